@@ -1,0 +1,4 @@
+"""me_emotion
+"""
+
+__version__ = "0.1"

@@ -1,0 +1,33 @@
+"""Project pipelines.
+
+Modular pipelines are built once and instantiated per dataset with a namespace;
+``find_pipelines`` cannot create namespaced variants, so they are listed here.
+"""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline
+
+from me_emotion.pipelines import data_ingestion
+from me_emotion.synthetic import pipeline as synthetic
+
+DATASETS = ("casme2", "samm")
+
+
+def dataset_pipeline(dataset: str) -> Pipeline:
+    """Every stage for one dataset, under the dataset's namespace."""
+    return Pipeline(data_ingestion.create_pipeline(), namespace=dataset)
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Register the project's pipelines.
+
+    Returns:
+        ``synthetic`` (demo data), ``casme2``, ``samm`` and ``__default__``
+        (both datasets; run ``synthetic`` first, or point globals at real data).
+    """
+    pipelines = {"synthetic": synthetic.create_pipeline()}
+    for dataset in DATASETS:
+        pipelines[dataset] = dataset_pipeline(dataset)
+    pipelines["__default__"] = pipelines["casme2"] + pipelines["samm"]
+    return pipelines

@@ -1,0 +1,1 @@
+"""Generator of CASME-II- and SAMM-layout synthetic demo releases."""
