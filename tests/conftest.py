@@ -30,7 +30,9 @@ def make_project_copy(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / "pyproject.toml", target / "pyproject.toml")
     shutil.copytree(PROJECT_ROOT / "conf", target / "conf", dirs_exist_ok=True)
-    (target / "src").mkdir(exist_ok=True)  # bootstrap_project wants it; the package is installed
+    (target / "src").mkdir(
+        exist_ok=True
+    )  # bootstrap_project wants it; the package is installed
     local = target / "conf" / "local"
     for path in local.iterdir():
         if path.name != ".gitkeep":

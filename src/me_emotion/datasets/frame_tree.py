@@ -95,18 +95,24 @@ class FrameTreeDataset(AbstractDataset[None, FrameTree]):
         casme2.frame_tree:
           type: me_emotion.datasets.FrameTreeDataset
           path: ${globals:casme2_root}
+          missing_hint: Run `kedro run --pipeline=synthetic` ...
+
+    Args:
+        path: the release root holding one folder per subject.
+        missing_hint: added to the error when ``path`` does not exist.
     """
 
-    def __init__(self, path: str, metadata: dict[str, Any] | None = None):
+    def __init__(
+        self, path: str, missing_hint: str = "", metadata: dict[str, Any] | None = None
+    ):
         self._path = path
+        self._missing_hint = missing_hint
         self.metadata = metadata
 
     def load(self) -> FrameTree:
         if not Path(self._path).is_dir():
             raise DatasetError(
-                f"Frame folder '{self._path}' does not exist. For the synthetic demo "
-                "data run `kedro run --pipeline=synthetic`; for a real CASME-II/SAMM "
-                "release set casme2_root / samm_root in conf/local/globals.yml."
+                f"Frame folder '{self._path}' does not exist. {self._missing_hint}".strip()
             )
         return list_frame_tree(self._path)
 

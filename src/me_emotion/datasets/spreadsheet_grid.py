@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from kedro.io import AbstractDataset
+from kedro.io import AbstractDataset, DatasetError
 from openpyxl import Workbook
 
 # Fixed timestamp so the same grid always gives the same bytes.
@@ -42,6 +42,8 @@ class SpreadsheetGridDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         filepath: ``.xlsx`` path.
         sheet_name: worksheet title to write (loading reads the first sheet).
         title: workbook title property (e.g. to label synthetic data).
+        missing_hint: added to the error when the file does not exist (what
+            to run or configure to get it).
     """
 
     def __init__(
@@ -49,14 +51,20 @@ class SpreadsheetGridDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         filepath: str,
         sheet_name: str = "Sheet1",
         title: str | None = None,
+        missing_hint: str = "",
         metadata: dict[str, Any] | None = None,
     ):
         self._filepath = Path(filepath)
         self._sheet_name = sheet_name
         self._title = title
+        self._missing_hint = missing_hint
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
+        if not self._filepath.is_file():
+            raise DatasetError(
+                f"Spreadsheet '{self._filepath}' does not exist. {self._missing_hint}".strip()
+            )
         return pd.read_excel(self._filepath, header=None, dtype=object)
 
     def save(self, data: pd.DataFrame) -> None:

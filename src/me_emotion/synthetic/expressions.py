@@ -106,5 +106,9 @@ def au_points(codes: str) -> list[tuple[str, float, float]]:
     return points
 
 
-BLINK_MOTIONS = [("upper_lid_r", 0.0, 1.0), ("upper_lid_l", 0.0, 1.0),
-                 ("lower_lid_r", 0.0, -0.3), ("lower_lid_l", 0.0, -0.3)]
+BLINK_MOTIONS = [
+    ("upper_lid_r", 0.0, 1.0),
+    ("upper_lid_l", 0.0, 1.0),
+    ("lower_lid_r", 0.0, -0.3),
+    ("lower_lid_l", 0.0, -0.3),
+]

@@ -12,13 +12,30 @@ import numpy as np
 import pandas as pd
 
 CASME2_HEADER = [
-    "Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
-    "Action Units", "Estimated Emotion", "Objective Classes",
+    "Subject",
+    "Filename",
+    None,
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    None,
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
 ]
 SAMM_HEADER = [
-    "Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame",
-    "Offset Frame", "Duration", "Micro", "Action Units", "Estimated Emotion",
-    "Objective Classes", "Notes",
+    "Subject",
+    "Filename",
+    "Inducement Code",
+    "Onset Frame",
+    "Apex Frame",
+    "Offset Frame",
+    "Duration",
+    "Micro",
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
+    "Notes",
 ]
 SAMM_PREAMBLE = [
     "SAMM Micro-Expression Database - FACS codes - SYNTHETIC DEMO DATA",
@@ -40,7 +57,9 @@ LAYOUTS = ("casme2", "samm")
 
 def check_layout(layout: str) -> None:
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown release layout '{layout}'; expected one of {LAYOUTS}")
+        raise ValueError(
+            f"unknown release layout '{layout}'; expected one of {LAYOUTS}"
+        )
 
 
 def subject_id(layout: str, index: int) -> int:
@@ -52,7 +71,9 @@ def subject_dir(layout: str, subject: int) -> str:
     return f"sub{subject:02d}" if layout == "casme2" else f"{subject:03d}"
 
 
-def clip_names(layout: str, subject: int, count: int, rng: np.random.Generator) -> list[str]:
+def clip_names(
+    layout: str, subject: int, count: int, rng: np.random.Generator
+) -> list[str]:
     """Distinct clip folder names of one subject."""
     names: list[str] = []
     while len(names) < count:
@@ -87,21 +108,41 @@ def coding_grid(layout: str, plan: pd.DataFrame) -> pd.DataFrame:
     if layout == "casme2":
         rows = [CASME2_HEADER] + [
             [
-                int(c.subject_id), c.clip, None, int(c.onset), _apex_cell(c.apex_cell), int(c.offset),
-                None, c.au_cell, c.emotion_cell, int(c.objective_class),
+                int(c.subject_id),
+                c.clip,
+                None,
+                int(c.onset),
+                _apex_cell(c.apex_cell),
+                int(c.offset),
+                None,
+                c.au_cell,
+                c.emotion_cell,
+                int(c.objective_class),
             ]
             for c in plan.itertuples()
         ]
     else:
         width = len(SAMM_HEADER)
         preamble = [[line or None] + [None] * (width - 1) for line in SAMM_PREAMBLE]
-        rows = preamble + [SAMM_HEADER] + [
-            [
-                f"{int(c.subject_id):03d}", c.clip, int(c.clip.split("_")[1]),
-                int(c.onset), _apex_cell(c.apex_cell), int(c.offset),
-                int(c.offset - c.onset + 1),
-                "Micro - 1/2", c.au_cell, c.emotion_cell, int(c.objective_class), None,
+        rows = (
+            preamble
+            + [SAMM_HEADER]
+            + [
+                [
+                    f"{int(c.subject_id):03d}",
+                    c.clip,
+                    int(c.clip.split("_")[1]),
+                    int(c.onset),
+                    _apex_cell(c.apex_cell),
+                    int(c.offset),
+                    int(c.offset - c.onset + 1),
+                    "Micro - 1/2",
+                    c.au_cell,
+                    c.emotion_cell,
+                    int(c.objective_class),
+                    None,
+                ]
+                for c in plan.itertuples()
             ]
-            for c in plan.itertuples()
-        ]
+        )
     return pd.DataFrame(rows, dtype=object)

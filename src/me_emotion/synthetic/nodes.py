@@ -55,7 +55,10 @@ def _emotion_counts(weights: dict[str, float], total: int) -> list[str]:
 
 
 def _subject_look(
-    index: int, shared: dict[str, Any], release: dict[str, Any], rng: np.random.Generator
+    index: int,
+    shared: dict[str, Any],
+    release: dict[str, Any],
+    rng: np.random.Generator,
 ) -> dict[str, Any]:
     look = shared["look"]
     photos = shared["photos"]
@@ -109,11 +112,17 @@ def plan_release(shared: dict[str, Any], release: dict[str, Any]) -> pd.DataFram
             emotion = emotions[s * per_subject + c]
             recipes = RECIPES[emotion.lower()]
             aus = recipes[rng.integers(len(recipes))]
-            length = int(rng.integers(size["clip_frames"][0], size["clip_frames"][1] + 1))
+            length = int(
+                rng.integers(size["clip_frames"][0], size["clip_frames"][1] + 1)
+            )
             first = int(rng.integers(*release["first_frame"]))
-            onset = first + int(rng.integers(*shared["folder_padding_frames"], endpoint=True))
+            onset = first + int(
+                rng.integers(*shared["folder_padding_frames"], endpoint=True)
+            )
             offset = onset + length - 1
-            last = offset + int(rng.integers(*shared["folder_padding_frames"], endpoint=True))
+            last = offset + int(
+                rng.integers(*shared["folder_padding_frames"], endpoint=True)
+            )
             apex = onset + int(round(length * rng.uniform(*shared["apex_position"])))
             blinks = rng.random() < nuisance["blink_probability"]
             rows.append(
@@ -130,7 +139,8 @@ def plan_release(shared: dict[str, Any], release: dict[str, Any]) -> pd.DataFram
                     "objective_class": OBJECTIVE_CLASS[emotion.lower()],
                     "action_units": aus,
                     "au_cell": aus,
-                    "amplitude_px": motion["amplitude_px"] * subject_amplitude
+                    "amplitude_px": motion["amplitude_px"]
+                    * subject_amplitude
                     * float(rng.uniform(*motion["clip_intensity"])),
                     "first_frame": first,
                     "last_frame": last,
@@ -138,8 +148,12 @@ def plan_release(shared: dict[str, Any], release: dict[str, Any]) -> pd.DataFram
                     "apex": apex,
                     "offset": offset,
                     "apex_cell": str(apex),
-                    "frame_digits": 4 if rng.random() < release["four_digit_frames"] else 5,
-                    "blink_frame": float(rng.uniform(first, last)) if blinks else np.nan,
+                    "frame_digits": 4
+                    if rng.random() < release["four_digit_frames"]
+                    else 5,
+                    "blink_frame": float(rng.uniform(first, last))
+                    if blinks
+                    else np.nan,
                     "blink_duration": float(rng.integers(*nuisance["blink_frames"])),
                     "quirk": "",
                 }
@@ -149,7 +163,9 @@ def plan_release(shared: dict[str, Any], release: dict[str, Any]) -> pd.DataFram
     return plan
 
 
-def _apply_quirks(plan: pd.DataFrame, quirks: dict[str, int], rng: np.random.Generator) -> None:
+def _apply_quirks(
+    plan: pd.DataFrame, quirks: dict[str, int], rng: np.random.Generator
+) -> None:
     """Reproduce the real releases' annotation quirks on a few rows of the sheet."""
     order = list(rng.permutation(len(plan)))
 
@@ -207,8 +223,13 @@ def _clip_nuisances(
 class _ReleaseRenderer:
     """Builds each subject's still and each clip's fields once, on first use."""
 
-    def __init__(self, photos: dict[str, np.ndarray], plan: pd.DataFrame,
-                 shared: dict[str, Any], release: dict[str, Any]):
+    def __init__(
+        self,
+        photos: dict[str, np.ndarray],
+        plan: pd.DataFrame,
+        shared: dict[str, Any],
+        release: dict[str, Any],
+    ):
         self._photos = photos
         self._rows = {
             (r.subject_index, r.clip_index): r for r in plan.itertuples(index=False)
@@ -262,7 +283,9 @@ class _ReleaseRenderer:
             elapsed = time.perf_counter() - self._started
             logger.info(
                 "synthetic %s: rendering clip %d/%d (%.0f frames/s)",
-                self._release["layout"], self._clips_done, len(self._rows),
+                self._release["layout"],
+                self._clips_done,
+                len(self._rows),
                 self._frames_done / max(elapsed, 1e-9),
             )
 
@@ -289,17 +312,24 @@ def render_frames(
     frames: dict[str, Callable[[], np.ndarray]] = {}
     for row in clip_plan.itertuples(index=False):
         for number in range(int(row.first_frame), int(row.last_frame) + 1):
-            stem = layouts.frame_file(layout, row.subject_dir, number, int(row.frame_digits))
+            stem = layouts.frame_file(
+                layout, row.subject_dir, number, int(row.frame_digits)
+            )
             frames[f"{row.subject_dir}/{row.clip}/{stem}"] = partial(
                 renderer.frame, row.subject_index, row.clip_index, number
             )
     logger.info(
-        "synthetic %s: %d clips, %d frames to render", layout, len(clip_plan), len(frames)
+        "synthetic %s: %d clips, %d frames to render",
+        layout,
+        len(clip_plan),
+        len(frames),
     )
     return frames
 
 
-def write_coding_sheet(clip_plan: pd.DataFrame, release: dict[str, Any]) -> pd.DataFrame:
+def write_coding_sheet(
+    clip_plan: pd.DataFrame, release: dict[str, Any]
+) -> pd.DataFrame:
     """The release's coding spreadsheet (a cell grid in the real layout)."""
     return layouts.coding_grid(release["layout"], clip_plan)
 
@@ -321,9 +351,14 @@ def describe_release(
         "subjects": int(clip_plan["subject_id"].nunique()),
         "clips": len(clip_plan),
         "frames": int((clip_plan["last_frame"] - clip_plan["first_frame"] + 1).sum()),
-        "emotions": {k: int(v) for k, v in clip_plan["emotion"].value_counts().sort_index().items()},
+        "emotions": {
+            k: int(v)
+            for k, v in clip_plan["emotion"].value_counts().sort_index().items()
+        },
         "photographs": {
             name: PHOTO_CREDITS[name] for name in sorted(clip_plan["photo"].unique())
         },
-        "quirk_rows": clip_plan.loc[clip_plan["quirk"] != "", ["clip", "quirk"]].to_dict("records"),
+        "quirk_rows": clip_plan.loc[
+            clip_plan["quirk"] != "", ["clip", "quirk"]
+        ].to_dict("records"),
     }

@@ -23,7 +23,12 @@ def create_release_pipeline() -> Pipeline:
             ),
             Node(
                 func=render_frames,
-                inputs=["face_photos", "clip_plan", "params:synthetic", "params:release"],
+                inputs=[
+                    "face_photos",
+                    "clip_plan",
+                    "params:synthetic",
+                    "params:release",
+                ],
                 outputs="frames",
                 name="render_frames",
             ),

@@ -28,7 +28,9 @@ def largest_face(image_bgr: np.ndarray) -> tuple[int, int, int, int]:
     cascade = cv2.CascadeClassifier(
         cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
     )
-    faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(40, 40))
+    faces = cascade.detectMultiScale(
+        gray, scaleFactor=1.1, minNeighbors=5, minSize=(40, 40)
+    )
     if len(faces) == 0:
         raise ValueError("no frontal face found in the source photograph")
     x, y, w, h = max(faces, key=lambda box: box[2] * box[3])
@@ -80,13 +82,18 @@ def compose_subject(
     offset = np.array(dst_center) - rotation[:, :2] @ np.array(src_center)
     affine = np.hstack([rotation[:, :2], offset[:, None]]).astype(np.float64)
     canvas = cv2.warpAffine(
-        photo, affine, (width, height), flags=cv2.INTER_CUBIC,
+        photo,
+        affine,
+        (width, height),
+        flags=cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_REPLICATE,  # reflection would add partial mirrored faces
     ).astype(np.float32)
     canvas = 255.0 * (canvas / 255.0) ** look.gamma
     canvas = (canvas - canvas.mean()) * look.contrast + canvas.mean() + look.brightness
     canvas *= np.array([look.tint_b, look.tint_g, look.tint_r], dtype=np.float32)
-    return Subject(canvas=canvas, affine=affine, box=box, face_width_px=look.face_width_px)
+    return Subject(
+        canvas=canvas, affine=affine, box=box, face_width_px=look.face_width_px
+    )
 
 
 def landmark_motions(
@@ -106,7 +113,9 @@ def landmark_motions(
 
 
 def displacement_field(
-    points: list[tuple[float, float, float, float]], sigma: float, shape: tuple[int, int]
+    points: list[tuple[float, float, float, float]],
+    sigma: float,
+    shape: tuple[int, int],
 ) -> np.ndarray:
     """Sum of Gaussian-windowed displacements, ``float32`` array ``(H, W, 2)``."""
     field = np.zeros((*shape, 2), dtype=np.float32)
@@ -168,13 +177,19 @@ class ClipRenderer:
         """The clip's frame ``number`` as ``uint8`` BGR (or grayscale) image."""
         height, width = self.expression.shape[:2]
         grid_x, grid_y = _pixel_grid(width, height)
-        field = expression_profile(number, self.onset, self.apex, self.offset) * self.expression
+        field = (
+            expression_profile(number, self.onset, self.apex, self.offset)
+            * self.expression
+        )
         if self.blink_frame is not None:
             closing = bump(number, self.blink_frame, self.blink_duration)
             if closing > 0:
                 field = field + closing * self.blink
         shift = [
-            sum(float(a) * math.sin(2 * math.pi * number / period + phase) for a, period, phase in axis)
+            sum(
+                float(a) * math.sin(2 * math.pi * number / period + phase)
+                for a, period, phase in axis
+            )
             for axis in self.drift
         ]
         image = cv2.remap(
@@ -195,7 +210,8 @@ class ClipRenderer:
         return image if self.color else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def clip_renderer(
+def clip_renderer(  # noqa: PLR0913 - one argument per physical property of a clip
+    *,
     subject: Subject,
     aus: str,
     amplitude_px: float,
@@ -222,12 +238,23 @@ def clip_renderer(
         landmark_motions(subject, BLINK_MOTIONS, blink_px), sigma, (height, width)
     )
     rng = np.random.default_rng(list(seed))
-    noise_bank = rng.normal(0.0, noise_sd, size=(NOISE_BANK_SIZE, height, width, 3)).astype(np.float32)
+    noise_bank = rng.normal(
+        0.0, noise_sd, size=(NOISE_BANK_SIZE, height, width, 3)
+    ).astype(np.float32)
     if not color:  # one noise value per pixel, not per channel
         noise_bank[..., 1:] = noise_bank[..., :1]
     return ClipRenderer(
-        subject=subject, expression=expression, blink=blink, onset=onset, apex=apex,
-        offset=offset, blink_frame=blink_frame, blink_duration=blink_duration,
-        drift=drift, illumination=illumination, noise_bank=noise_bank, color=color,
+        subject=subject,
+        expression=expression,
+        blink=blink,
+        onset=onset,
+        apex=apex,
+        offset=offset,
+        blink_frame=blink_frame,
+        blink_duration=blink_duration,
+        drift=drift,
+        illumination=illumination,
+        noise_bank=noise_bank,
+        color=color,
         seed=seed,
     )

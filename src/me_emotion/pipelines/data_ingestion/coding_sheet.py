@@ -57,7 +57,9 @@ def find_header_row(grid: pd.DataFrame, coding_file: str, dataset: str) -> int:
     )
 
 
-def read_coding_table(grid: pd.DataFrame, coding_file: str, dataset: str) -> pd.DataFrame:
+def read_coding_table(
+    grid: pd.DataFrame, coding_file: str, dataset: str
+) -> pd.DataFrame:
     """The coding rows under canonical column names, plus ``sheet_row``.
 
     ``sheet_row`` is the 1-based row number a person sees in the spreadsheet.
@@ -83,7 +85,10 @@ def read_coding_table(grid: pd.DataFrame, coding_file: str, dataset: str) -> pd.
         )
     body = grid.iloc[header_row + 1 :]
     table = pd.DataFrame(
-        {name: body.iloc[:, position].to_numpy() for name, position in positions.items()},
+        {
+            name: body.iloc[:, position].to_numpy()
+            for name, position in positions.items()
+        },
         dtype=object,
     )
     for name in OPTIONAL_COLUMNS:
@@ -110,7 +115,9 @@ def parse_frame_number(value: object) -> int | None:
     return None
 
 
-_AU_TOKEN = re.compile(r"^(?P<side>[LRBTU]?)(?:AU)?(?P<number>\d+)(?P<suffix>[A-Ea-e]?)$")
+_AU_TOKEN = re.compile(
+    r"^(?P<side>[LRBTU]?)(?:AU)?(?P<number>\d+)(?P<suffix>[A-Ea-e]?)$"
+)
 
 
 def parse_action_units(cell: object) -> tuple[list[str], list[str]]:

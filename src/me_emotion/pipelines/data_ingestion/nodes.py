@@ -60,7 +60,11 @@ def _clip_frames(
     missing = sorted(set(range(onset, offset + 1)) - set(wanted["frame"]))
     if missing:
         listed = ", ".join(map(str, missing[:_MAX_LISTED_FRAMES]))
-        more = f" (+{len(missing) - _MAX_LISTED_FRAMES} more)" if len(missing) > _MAX_LISTED_FRAMES else ""
+        more = (
+            f" (+{len(missing) - _MAX_LISTED_FRAMES} more)"
+            if len(missing) > _MAX_LISTED_FRAMES
+            else ""
+        )
         raise _Reject(
             f"{len(missing)} frame(s) missing inside onset..offset "
             f"{onset}..{offset} in {folder}: {listed}{more}"
@@ -73,7 +77,11 @@ def _apex(raw: Any, onset: int, offset: int) -> tuple[int, bool, str]:
     apex = parse_frame_number(raw)
     if apex is None:
         middle = (onset + offset) // 2
-        return middle, True, f"apex '{raw}' is not a frame number: imputed as the middle of onset..offset ({middle})"
+        return (
+            middle,
+            True,
+            f"apex '{raw}' is not a frame number: imputed as the middle of onset..offset ({middle})",
+        )
     if apex < onset:
         return onset, True, f"apex {apex} before onset {onset}: clamped to onset"
     if apex > offset:
@@ -112,7 +120,10 @@ def _clip_row(
         logger.warning(
             "%s row %s (%s): Action Units tokens %s are not FACS codes; kept in "
             "action_units, left out of au_codes",
-            params["dataset"], row["sheet_row"], clip, au_unparsed,
+            params["dataset"],
+            row["sheet_row"],
+            clip,
+            au_unparsed,
         )
     return {
         "subject": subject,
@@ -122,11 +133,15 @@ def _clip_row(
         "offset": offset,
         "apex_imputed": apex_imputed,
         "apex_note": apex_note,
-        "action_units": "" if pd.isna(row["action_units"]) else str(row["action_units"]),
+        "action_units": ""
+        if pd.isna(row["action_units"])
+        else str(row["action_units"]),
         "au_codes": au_codes,
         "emotion": emotion,
         "label": class_set.get(emotion.lower()),
-        "objective_class": None if pd.isna(row["objective_class"]) else str(row["objective_class"]),
+        "objective_class": None
+        if pd.isna(row["objective_class"])
+        else str(row["objective_class"]),
         "n_frames": len(frame_files),
         "frame_dir": folder,
         "frame_files": frame_files,
@@ -154,13 +169,16 @@ def build_clip_index(
     class_set = _class_set(params)
     table = read_coding_table(coding_sheet, params["coding_file"], dataset)
     frames_by_clip = {
-        key: group for key, group in frame_tree.frames.groupby(["subject_dir", "clip_dir"])
+        key: group
+        for key, group in frame_tree.frames.groupby(["subject_dir", "clip_dir"])
     }
     source = "synthetic" if frame_tree.synthetic_manifest else "real"
     if frame_tree.unnumbered:
         logger.warning(
             "%s: %d image file(s) without a frame number in their name are ignored, e.g. %s",
-            dataset, len(frame_tree.unnumbered), frame_tree.unnumbered[:3],
+            dataset,
+            len(frame_tree.unnumbered),
+            frame_tree.unnumbered[:3],
         )
 
     clips: list[dict[str, Any]] = []
@@ -187,8 +205,14 @@ def build_clip_index(
 
     clip_index = pd.DataFrame(clips, columns=CLIP_INDEX_COLUMNS)
     clip_index = clip_index.astype(
-        {"onset": "int64", "apex": "int64", "offset": "int64", "n_frames": "int64",
-         "sheet_row": "int64", "apex_imputed": "bool"}
+        {
+            "onset": "int64",
+            "apex": "int64",
+            "offset": "int64",
+            "n_frames": "int64",
+            "sheet_row": "int64",
+            "apex_imputed": "bool",
+        }
     )
     reject_table = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
     _log_summary(dataset, params["class_set"], len(table), clip_index, reject_table)
@@ -218,9 +242,16 @@ def _log_summary(
     logger.info(
         "%s: %d coding rows -> %d clips kept (%d in class set '%s', %d outside it), "
         "%d relabelled, %d apex imputed/clamped, %d rejected%s",
-        dataset, n_rows, len(clip_index), int(in_set.sum()), class_set,
-        int((~in_set).sum()), int(relabelled.sum()), int(clip_index["apex_imputed"].sum()),
-        len(rejects), f" (see {dataset}.ingestion_rejects)" if len(rejects) else "",
+        dataset,
+        n_rows,
+        len(clip_index),
+        int(in_set.sum()),
+        class_set,
+        int((~in_set).sum()),
+        int(relabelled.sum()),
+        int(clip_index["apex_imputed"].sum()),
+        len(rejects),
+        f" (see {dataset}.ingestion_rejects)" if len(rejects) else "",
     )
     for reason in rejects["reason"].head(5):
         logger.warning("%s reject: %s", dataset, reason)

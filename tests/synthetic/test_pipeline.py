@@ -1,0 +1,192 @@
+"""The synthetic pipeline end to end on the tiny size (generated once per session)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from me_emotion.datasets import SpreadsheetGridDataset
+from me_emotion.datasets.frame_tree import list_frame_tree
+from me_emotion.synthetic.nodes import plan_release
+from tests.conftest import make_project_copy, run_pipeline
+
+LAYOUTS = ("casme2", "samm")
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_same_seed_gives_byte_identical_releases(tiny_release_dir, tmp_path):
+    project = make_project_copy(tmp_path / "again")
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        run_pipeline(project, "synthetic")
+    finally:
+        os.chdir(cwd)
+    again = digests(project / "data/01_raw/synthetic")
+    assert again == digests(tiny_release_dir)
+    assert any(name.endswith(".xlsx") for name in again)
+    assert sum(name.endswith(".jpg") for name in again) > 1000
+
+
+def test_other_seed_gives_other_frames(tiny_release_dir, shared_params, release_params):
+    shared = {**shared_params, "seed": shared_params["seed"] + 1}
+    plan = plan_release(shared, release_params["casme2"])
+    original = pd.read_parquet(tiny_release_dir / "casme2/clip_plan_SYNTHETIC.parquet")
+    assert not plan["clip"].equals(original["clip"])
+
+
+@pytest.fixture(scope="module")
+def shared_params():
+    import yaml  # noqa: PLC0415
+
+    params = yaml.safe_load(
+        (Path(__file__).parents[2] / "conf/base/parameters_synthetic.yml").read_text()
+    )
+    return {**params["synthetic"], "size": "tiny"}
+
+
+@pytest.fixture(scope="module")
+def release_params():
+    import yaml  # noqa: PLC0415
+
+    params = yaml.safe_load(
+        (Path(__file__).parents[2] / "conf/base/parameters_synthetic.yml").read_text()
+    )
+    return {layout: params[f"synthetic_{layout}"]["release"] for layout in LAYOUTS}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_release_is_labelled_synthetic(tiny_release_dir, layout):
+    manifest = json.loads(
+        (tiny_release_dir / layout / "SYNTHETIC_DATA.json").read_text()
+    )
+    assert manifest["synthetic"] is True and manifest["layout"] == layout
+    assert "hopper" in manifest["photographs"]
+    assert (
+        list_frame_tree(tiny_release_dir / layout / "frames").synthetic_manifest
+        == manifest
+    )
+    assert "SYNTHETIC" in (tiny_release_dir / layout / "coding_SYNTHETIC.xlsx").name
+
+
+def test_casme2_sheet_layout(tiny_release_dir):
+    grid = SpreadsheetGridDataset(
+        str(tiny_release_dir / "casme2/coding_SYNTHETIC.xlsx")
+    ).load()
+    header = list(grid.iloc[0])
+    assert (
+        header[:2] == ["Subject", "Filename"]
+        and pd.isna(header[2])
+        and pd.isna(header[6])
+    )
+    assert header[3:6] == ["OnsetFrame", "ApexFrame", "OffsetFrame"]
+    assert "/" in set(grid.iloc[1:, 4])  # the non-numeric apex quirk
+    assert set(grid.iloc[1:, 8]) <= {
+        "happiness",
+        "disgust",
+        "surprise",
+        "repression",
+        "others",
+        "sadness",
+        "fear",
+    }
+
+
+def test_samm_sheet_layout(tiny_release_dir):
+    grid = SpreadsheetGridDataset(
+        str(tiny_release_dir / "samm/coding_SYNTHETIC.xlsx")
+    ).load()
+    assert list(grid.iloc[13, :3]) == [
+        "Subject",
+        "Filename",
+        "Inducement Code",
+    ]  # row 14
+    assert "SYNTHETIC" in grid.iloc[0, 0]
+    assert all(len(str(s)) == 3 for s in grid.iloc[14:, 0])  # 006, 007...
+    assert any(str(e)[0].isupper() for e in grid.iloc[14:, 9])
+
+
+def test_samm_frame_names_use_four_or_five_digits(tiny_release_dir):
+    frames = list_frame_tree(tiny_release_dir / "samm/frames").frames
+    digits = frames["file"].str.extract(r"_(\d+)\.jpg$")[0].str.len()
+    assert set(digits) <= {4, 5}
+    assert frames["subject_dir"].str.fullmatch(r"\d{3}").all()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_plan_matches_sheet_and_frames(tiny_release_dir, layout):
+    plan = pd.read_parquet(tiny_release_dir / layout / "clip_plan_SYNTHETIC.parquet")
+    frames = list_frame_tree(tiny_release_dir / layout / "frames").frames
+    per_clip = frames.groupby("clip_dir")["frame"].agg(["min", "max", "count"])
+    for clip in plan.itertuples():
+        assert per_clip.loc[clip.clip, "min"] == clip.first_frame
+        assert per_clip.loc[clip.clip, "max"] == clip.last_frame
+        assert (
+            per_clip.loc[clip.clip, "count"] == clip.last_frame - clip.first_frame + 1
+        )
+        assert 40 <= clip.offset - clip.onset + 1 <= 52
+        assert clip.onset < clip.apex < clip.offset
+    assert plan["subject_id"].nunique() == 3 and len(plan) == 12
+
+
+def test_frames_look_like_the_release(tiny_release_dir):
+    casme2 = next((tiny_release_dir / "casme2/frames").rglob("*.jpg"))
+    samm = next((tiny_release_dir / "samm/frames").rglob("*.jpg"))
+    colour = cv2.imread(str(casme2), cv2.IMREAD_UNCHANGED)
+    gray = cv2.imread(str(samm), cv2.IMREAD_UNCHANGED)
+    assert colour.shape == (480, 640, 3) and colour.dtype == np.uint8
+    assert gray.shape == (544, 1020)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_haar_cascade_finds_a_face_in_synthetic_frames(tiny_release_dir, layout):
+    cascade = cv2.CascadeClassifier(
+        cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    )
+    paths = sorted((tiny_release_dir / layout / "frames").rglob("*.jpg"))[::4]
+    found = 0
+    for path in paths:
+        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        faces = cascade.detectMultiScale(
+            gray, scaleFactor=1.1, minNeighbors=5, minSize=(80, 80)
+        )
+        found += len(faces) > 0
+    assert found / len(paths) >= 0.95
+
+
+def test_ingestion_reads_the_synthetic_releases(tiny_project):
+    for layout in LAYOUTS:
+        run_pipeline(tiny_project, layout)
+        index = pd.read_parquet(
+            tiny_project / f"data/02_intermediate/{layout}/clip_index.parquet"
+        )
+        rejects = pd.read_csv(
+            tiny_project / f"data/02_intermediate/{layout}/ingestion_rejects.csv"
+        )
+        plan = pd.read_parquet(
+            tiny_project / f"data/01_raw/synthetic/{layout}/clip_plan_SYNTHETIC.parquet"
+        )
+        assert rejects.empty and len(index) == len(plan)
+        assert (index["source"] == "synthetic").all()
+        merged = index.merge(plan, on="clip", suffixes=("", "_true"))
+        assert (merged["onset"] == merged["onset_true"]).all()
+        flagged = merged[merged["quirk"].str.contains("apex")]
+        assert flagged["apex_imputed"].all() and len(flagged) >= 1
+        clean = merged[merged["quirk"] == ""]
+        assert (clean["apex"] == clean["apex_true"]).all() and not clean[
+            "apex_imputed"
+        ].any()
