@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from me_emotion.pipelines import data_ingestion
+from me_emotion.pipelines import (
+    data_ingestion,
+    face_detection,
+    feature_extraction,
+    preprocessing,
+)
 from me_emotion.synthetic import pipeline as synthetic
 
 DATASETS = ("casme2", "samm")
@@ -16,7 +21,13 @@ DATASETS = ("casme2", "samm")
 
 def dataset_pipeline(dataset: str) -> Pipeline:
     """Every stage for one dataset, under the dataset's namespace."""
-    return Pipeline(data_ingestion.create_pipeline(), namespace=dataset)
+    stages = (
+        data_ingestion.create_pipeline()
+        + preprocessing.create_pipeline()
+        + face_detection.create_pipeline()
+        + feature_extraction.create_pipeline()
+    )
+    return Pipeline(stages, namespace=dataset)
 
 
 def register_pipelines() -> dict[str, Pipeline]:

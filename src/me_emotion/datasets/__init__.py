@@ -1,15 +1,24 @@
 """Small custom Kedro datasets for what kedro-datasets has no connector for."""
 
+from .arrays import ArraysDataset
+from .checked_image import CheckedImageDataset
+from .clip_frames import ClipFrames, ClipFramesDataset
 from .frame_tree import FrameTree, FrameTreeDataset, frame_number
 from .image import OpenCVImageDataset
 from .packaged_faces import PackagedFacePhotosDataset
+from .sealed_partitions import SealedPartitionedDataset
 from .spreadsheet_grid import SpreadsheetGridDataset
 
 __all__ = [
+    "ArraysDataset",
+    "CheckedImageDataset",
+    "ClipFrames",
+    "ClipFramesDataset",
     "FrameTree",
     "FrameTreeDataset",
     "OpenCVImageDataset",
     "PackagedFacePhotosDataset",
+    "SealedPartitionedDataset",
     "SpreadsheetGridDataset",
     "frame_number",
 ]

@@ -1,0 +1,431 @@
+"""Sampled frames -> one face box per clip (Haar) -> 256x256 CLAHE face crops.
+
+Following the field's convention, the face is detected once per clip, on its
+first sampled frame (the onset frame for every strategy but ``paper``, where
+it is the earliest frame of the window around the apex), and the same box
+crops every frame: micro-movements are smaller than the jitter of a per-frame
+box. ``detect_faces`` runs the cascade on a thread pool over clips (OpenCV
+releases the GIL) and returns the box and reject tables; ``crop_faces`` then
+returns lazily-saved partitions, computed a few clips ahead on the same number
+of threads while ``{namespace}.face_crops`` writes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.parameters import check_parameter_keys
+from me_emotion.pipelines.preprocessing.nodes import clip_partition
+from me_emotion.prefetch import prefetched, worker_count
+from me_emotion.progress import ProgressLog
+
+from .clahe import apply_clahe
+from .contact_sheet import draw_sheet
+from .crop import crop_and_resize, square_crop_box
+from .haar import HaarSettings, cascade_path, find_face, load_cascade
+
+logger = logging.getLogger(__name__)
+
+PARAMETERS_FILE = "conf/base/parameters_face_detection.yml"
+DETECTORS = ("haar", "whole_frame")
+BOX_COLUMNS = [
+    "dataset",
+    "subject",
+    "clip",
+    "partition",
+    "label",
+    "emotion",
+    "n_frames",
+    "frame_height",
+    "frame_width",
+    "detector",
+    "detected_on_frame",
+    "frames_tried",
+    "n_faces",
+    "face_x",
+    "face_y",
+    "face_w",
+    "face_h",
+    "crop_x",
+    "crop_y",
+    "crop_w",
+    "crop_h",
+]
+_BOX_INTEGERS = [
+    "n_frames",
+    "frame_height",
+    "frame_width",
+    "detected_on_frame",
+    "frames_tried",
+    "n_faces",
+    "face_x",
+    "face_y",
+    "face_w",
+    "face_h",
+    "crop_x",
+    "crop_y",
+    "crop_w",
+    "crop_h",
+]
+REJECT_COLUMNS = [
+    "dataset",
+    "subject",
+    "clip",
+    "partition",
+    "label",
+    "emotion",
+    "n_frames",
+    "frames_tried",
+    "reason",
+]
+_PARAMETER_KEYS = {
+    "detector",
+    "cascade",
+    "scale_factor",
+    "min_neighbors",
+    "min_size",
+    "max_frames_tried",
+    "margin",
+    "crop_size",
+    "clahe",
+    "workers",
+    "progress_every_s",
+    "contact_sheet",
+}
+
+
+def check_params(params: dict[str, Any], section: str) -> None:
+    """Raise a ValueError naming the key and the YAML file for a bad parameter block."""
+    check_parameter_keys(params, _PARAMETER_KEYS, section, PARAMETERS_FILE)
+    check_parameter_keys(
+        params["clahe"],
+        {"clip_limit", "tile_grid_size"},
+        f"{section}.clahe",
+        PARAMETERS_FILE,
+    )
+    check_parameter_keys(
+        params["contact_sheet"],
+        {"clips_per_class", "tile_px", "seed"},
+        f"{section}.contact_sheet",
+        PARAMETERS_FILE,
+    )
+    if params["detector"] not in DETECTORS:
+        raise ValueError(
+            f"params:{section}.detector '{params['detector']}' is not one of "
+            f"{list(DETECTORS)} (see {PARAMETERS_FILE})"
+        )
+    if (
+        params["scale_factor"] <= 1
+        or params["max_frames_tried"] < 1
+        or params["margin"] < 0
+    ):
+        raise ValueError(
+            f"params:{section}: scale_factor must be > 1, max_frames_tried >= 1 and "
+            f"margin >= 0 (see {PARAMETERS_FILE})"
+        )
+
+
+def _dataset_name(table: pd.DataFrame) -> str:
+    return str(table["dataset"].iloc[0]) if len(table) else "dataset"
+
+
+def _locate_face(
+    row: Any,
+    load: Callable[[], ClipFrames],
+    cascade: Callable[[], Any],
+    settings: HaarSettings,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """A box row, or a reject row (with ``reason``), for one clip."""
+    clip = load()
+    base = {
+        "dataset": row.dataset,
+        "subject": row.subject,
+        "clip": row.clip,
+        "partition": clip_partition(row.subject, row.clip),
+        "label": row.label,
+        "emotion": row.emotion,
+        "n_frames": len(clip.frames),
+    }
+    if not len(clip.frames):
+        return {
+            **base,
+            "frames_tried": 0,
+            "reason": "the clip has no sampled frames (empty clip folder?)",
+        }
+    height, width = clip.frames.shape[1:]
+    if params["detector"] == "whole_frame":
+        face = crop = (0, 0, width, height)
+        frame_number, tried, n_faces = int(clip.frame_numbers[0]), 0, 1
+    else:
+        search = find_face(
+            clip.frames,
+            clip.frame_numbers,
+            cascade(),
+            settings,
+            params["max_frames_tried"],
+        )
+        if search.box is None:
+            return {
+                **base,
+                "frames_tried": len(search.frames_tried),
+                "reason": (
+                    f"no face found by the Haar cascade on frame(s) {search.frames_tried} "
+                    f"of {len(clip.frames)} sampled; look at the frames, or lower "
+                    f"min_neighbors / min_size in {PARAMETERS_FILE}"
+                ),
+            }
+        if search.n_faces > 1:
+            logger.info(
+                "%s %s: %d faces on frame %d, kept the largest (%dx%d px)",
+                row.dataset,
+                base["partition"],
+                search.n_faces,
+                search.frame_number,
+                search.box[2],
+                search.box[3],
+            )
+        face, frame_number = search.box, search.frame_number
+        tried, n_faces = len(search.frames_tried), search.n_faces
+        crop = square_crop_box(face, height, width, params["margin"])
+    return {
+        **base,
+        "frame_height": height,
+        "frame_width": width,
+        "detector": params["detector"],
+        "detected_on_frame": frame_number,
+        "frames_tried": tried,
+        "n_faces": n_faces,
+        **dict(zip(["face_x", "face_y", "face_w", "face_h"], face)),
+        **dict(zip(["crop_x", "crop_y", "crop_w", "crop_h"], crop)),
+    }
+
+
+def detect_faces(
+    clip_index: pd.DataFrame,
+    sampled_frames: dict[str, Callable[[], ClipFrames]],
+    params: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The face box of every clip, found with OpenCV's Haar cascade on all cores.
+
+    The cascade runs on the clip's first sampled frame; if it finds no face
+    there, on later sampled frames (at most ``max_frames_tried``); if none has
+    a face, the clip becomes a reject row. Of several faces the largest is
+    kept, and logged. The crop box is that face squared, grown by ``margin``
+    on each side and shifted inside the frame. ``detector: whole_frame``
+    skips detection (for pre-cropped releases such as CASME-II ``Cropped``).
+
+    Args:
+        clip_index: one row per clip (``dataset``, ``subject``, ``clip``,
+            ``label``, ``emotion``).
+        sampled_frames: ``{"<subject>/<clip>": load -> ClipFrames}``.
+        params: the ``face_detection`` block (parameters_face_detection.yml);
+            ``workers`` threads (null: every core), progress logged every
+            ``progress_every_s`` seconds.
+
+    Returns:
+        ``face_boxes`` (``BOX_COLUMNS``: detected face and crop box in frame
+        pixels, frame it was found on) and ``face_rejects`` (``REJECT_COLUMNS``,
+        with the reason), both in clip index order.
+
+    Raises:
+        ValueError: bad parameters, or a clip of the index without sampled frames.
+    """
+    dataset = _dataset_name(clip_index)
+    check_params(params, f"{dataset}.face_detection")
+    partitions = [
+        clip_partition(s, c) for s, c in zip(clip_index["subject"], clip_index["clip"])
+    ]
+    missing = [key for key in partitions if key not in sampled_frames]
+    if missing:
+        raise ValueError(
+            f"{dataset}: {len(missing)} clip(s) of the clip index have no sampled "
+            f"frames, e.g. {missing[:5]}; re-run sample_frames "
+            f"(kedro run --pipelines={dataset})"
+        )
+    settings = HaarSettings(
+        float(params["scale_factor"]),
+        int(params["min_neighbors"]),
+        tuple(params["min_size"]),
+    )
+    path = cascade_path(params["cascade"]) if params["detector"] == "haar" else None
+    per_thread = threading.local()
+
+    def cascade() -> Any:
+        if not hasattr(per_thread, "cascade"):
+            per_thread.cascade = load_cascade(path)
+        return per_thread.cascade
+
+    workers = worker_count(params["workers"])
+    progress = ProgressLog(
+        f"{dataset} detect_faces ({workers} threads)",
+        len(clip_index),
+        params["progress_every_s"],
+        logger,
+    )
+
+    def locate(row: Any) -> dict[str, Any]:
+        load = sampled_frames[clip_partition(row.subject, row.clip)]
+        result = _locate_face(row, load, cascade, settings, params)
+        progress.step()
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect_faces")
+    try:
+        rows = list(pool.map(locate, clip_index.itertuples(index=False)))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    boxes = pd.DataFrame([r for r in rows if "reason" not in r], columns=BOX_COLUMNS)
+    rejects = pd.DataFrame([r for r in rows if "reason" in r], columns=REJECT_COLUMNS)
+    boxes = boxes.astype({column: "int64" for column in _BOX_INTEGERS})
+    rejects = rejects.astype({"n_frames": "int64", "frames_tried": "int64"})
+    logger.info(
+        "%s: a face in %d of %d clips (%.1f%%), %d rejected%s",
+        dataset,
+        len(boxes),
+        len(clip_index),
+        100 * len(boxes) / max(len(clip_index), 1),
+        len(rejects),
+        f" (see {dataset}.face_rejects)" if len(rejects) else "",
+    )
+    for reject in rejects.head(5).itertuples(index=False):  # the table has them all
+        logger.warning("%s %s rejected: %s", dataset, reject.partition, reject.reason)
+    return boxes, rejects
+
+
+def _crop_clip(
+    load: Callable[[], ClipFrames],
+    box: tuple[int, int, int, int],
+    frame_shape: tuple[int, int],
+    params: dict[str, Any],
+    progress: ProgressLog,
+) -> ClipFrames:
+    clip = load()
+    if clip.frames.shape[1:] != frame_shape:
+        raise ValueError(
+            f"sampled frames are {clip.frames.shape[1:]} px but were {frame_shape} when "
+            "detect_faces ran; re-run the face stage (kedro run --pipelines=<dataset>)"
+        )
+    clahe = params["clahe"]
+    crops = apply_clahe(
+        crop_and_resize(clip.frames, box, params["crop_size"]),
+        clahe["clip_limit"],
+        tuple(clahe["tile_grid_size"]),
+    )
+    progress.step()
+    return ClipFrames(
+        crops, clip.frame_numbers, clip.onset, clip.apex, clip.offset, box
+    )
+
+
+def crop_faces(
+    sampled_frames: dict[str, Callable[[], ClipFrames]],
+    face_boxes: pd.DataFrame,
+    params: dict[str, Any],
+) -> dict[str, Callable[[], ClipFrames]]:
+    """Each clip's frames cut to its face box, resized to ``crop_size``, CLAHE'd.
+
+    Order: crop, resize (``INTER_AREA`` when shrinking), CLAHE (``clahe``:
+    ``clip_limit``, ``tile_grid_size``).
+
+    Args:
+        sampled_frames: ``{"<subject>/<clip>": load -> ClipFrames}``.
+        face_boxes: ``detect_faces``' table; one crop partition per row.
+        params: the ``face_detection`` block.
+
+    Returns:
+        ``{"<subject>/<clip>": callable -> ClipFrames}``, evaluated as
+        ``face_crops`` saves them, a few clips ahead on ``workers`` threads:
+        ``uint8 (N, crop_size, crop_size)`` crops with the same
+        ``frame_numbers``/onset/apex/offset as the sampled frames, and
+        ``crop_box`` in frame pixels.
+    """
+    dataset = _dataset_name(face_boxes)
+    check_params(params, f"{dataset}.face_detection")
+    workers = worker_count(params["workers"])
+    progress = ProgressLog(
+        f"{dataset} crop_faces ({workers} threads)",
+        len(face_boxes),
+        params["progress_every_s"],
+        logger,
+    )
+    crops: dict[str, Callable[[], ClipFrames]] = {}
+    for row in face_boxes.itertuples(index=False):
+        if row.partition not in sampled_frames:
+            raise ValueError(
+                f"{dataset}: face_boxes lists clip {row.partition}, which has no sampled "
+                f"frames; re-run the face stage (kedro run --pipelines={dataset})"
+            )
+        box = (int(row.crop_x), int(row.crop_y), int(row.crop_w), int(row.crop_h))
+        crops[row.partition] = partial(
+            _crop_clip,
+            sampled_frames[row.partition],
+            box,
+            (int(row.frame_height), int(row.frame_width)),
+            params,
+            progress,
+        )
+    return prefetched(crops, workers)
+
+
+def draw_contact_sheet(
+    face_crops: dict[str, Callable[[], ClipFrames]],
+    face_boxes: pd.DataFrame,
+    face_rejects: pd.DataFrame,
+    params: dict[str, Any],
+) -> np.ndarray:
+    """A contact sheet of apex-frame face crops: a seeded sample per class.
+
+    Args:
+        face_crops: ``{"<subject>/<clip>": load -> ClipFrames}``; only the
+            sampled clips are loaded.
+        face_boxes: clips with a face (``label``, ``emotion``, ``partition``).
+        face_rejects: rejected clips (counted in the title).
+        params: the ``face_detection`` block; ``contact_sheet``:
+            ``clips_per_class``, ``tile_px``, ``seed``.
+
+    Returns:
+        A BGR ``uint8`` image: one row per class label, then one per raw emotion
+        of the clips outside the class set; captions ``subject/clip``.
+    """
+    dataset = (
+        _dataset_name(face_boxes) if len(face_boxes) else _dataset_name(face_rejects)
+    )
+    check_params(params, f"{dataset}.face_detection")
+    sheet = params["contact_sheet"]
+    per_class = int(sheet["clips_per_class"])
+    rng = np.random.default_rng(int(sheet["seed"]))
+    # Clips outside the class set (label null) get a row per raw emotion, last.
+    unlabelled = face_boxes["label"].isna()
+    classes = face_boxes.assign(
+        unlabelled=unlabelled,
+        class_name=face_boxes["label"]
+        .where(~unlabelled, face_boxes["emotion"])
+        .astype(str),
+    )
+    rows = []
+    for (outside, name), group in classes.groupby(
+        ["unlabelled", "class_name"], sort=True
+    ):
+        partitions = sorted(group["partition"])
+        chosen = sorted(
+            rng.choice(partitions, size=min(per_class, len(partitions)), replace=False)
+        )
+        tiles = [(key, face_crops[key]().apex_frame) for key in chosen]
+        count = f"{len(partitions)} clip{'s' if len(partitions) > 1 else ''}"
+        rows.append((f"{name}\n{count}{', no label' if outside else ''}", tiles))
+    title = (
+        f"{dataset}: apex face crops, up to {per_class} per class; "
+        f"{len(face_boxes)} clips with a face, {len(face_rejects)} rejected"
+    )
+    return draw_sheet(rows, title, int(sheet["tile_px"]), per_class)

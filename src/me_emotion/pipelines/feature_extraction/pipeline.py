@@ -1,0 +1,29 @@
+"""Feature extraction: face crops -> VGG-16 embeddings and onset->apex flow features.
+
+Built once; ``pipeline_registry`` instantiates it per dataset with
+``namespace="casme2"`` / ``"samm"`` (``casme2.vgg_embeddings``,
+``params:casme2.feature_extraction``, ...).
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import embed_face_crops, extract_flow_features
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                func=embed_face_crops,
+                inputs=["face_crops", "face_boxes", "params:feature_extraction"],
+                outputs="vgg_embeddings",
+                name="embed_face_crops",
+            ),
+            Node(
+                func=extract_flow_features,
+                inputs=["face_crops", "face_boxes", "params:feature_extraction"],
+                outputs="flow_features",
+                name="extract_flow_features",
+            ),
+        ]
+    )

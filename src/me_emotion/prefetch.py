@@ -1,0 +1,91 @@
+"""Lazily-saved partitions computed ahead on a thread pool.
+
+A node that returns ``{partition id: callable}`` lets ``PartitionedDataset``
+call each callable just before writing its partition, so one partition at a
+time is in memory, but on one core. ``prefetched`` keeps the next few
+callables (in the sorted order the dataset saves them) running on a thread
+pool while the current one is written: every core is used, and memory stays
+bounded by ``ahead`` partitions. OpenCV and numpy release the GIL for the
+heavy work (decoding, resizing, CLAHE), so threads run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def worker_count(workers: int | None) -> int:
+    """``workers`` if set, else the cores this process may run on."""
+    if workers:
+        return int(workers)
+    # sched_getaffinity: a container or taskset may allow fewer than os.cpu_count().
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class _Prefetcher:
+    def __init__(self, makers: dict[str, Callable[[], T]], workers: int, ahead: int):
+        self._makers = makers
+        self._order = sorted(makers)
+        self._position = {key: i for i, key in enumerate(self._order)}
+        self._workers = workers
+        self._ahead = ahead
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future] = {}
+        self._submitted = 0  # keys of _order[:_submitted] were handed to the pool
+
+    def _submit_through(self, position: int) -> None:
+        while self._submitted <= min(position, len(self._order) - 1):
+            key = self._order[self._submitted]
+            self._futures[key] = self._pool.submit(self._makers[key])
+            self._submitted += 1
+
+    def result(self, key: str) -> T:
+        position = self._position[key]
+        with self._lock:
+            in_order = key in self._futures or position == self._submitted
+            if in_order:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        self._workers, thread_name_prefix="prefetch"
+                    )
+                self._submit_through(position + self._ahead)
+                future = self._futures.pop(key)
+            last = position == len(self._order) - 1
+        if not in_order:  # called out of save order, or twice: compute it here
+            return self._makers[key]()
+        try:
+            return future.result()
+        finally:
+            if last:
+                self._pool.shutdown(wait=False)
+
+
+def prefetched(
+    makers: dict[str, Callable[[], T]], workers: int, ahead: int | None = None
+) -> dict[str, Callable[[], T]]:
+    """The same ``{partition id: callable}``, computed ahead on ``workers`` threads.
+
+    Args:
+        makers: the lazily-saved partitions.
+        workers: threads; 1 returns ``makers`` unchanged.
+        ahead: partitions computed ahead of the one being saved (default
+            ``2 * workers``); bounds the memory held.
+
+    Returns:
+        A dict with the same keys; calling a value returns what the original
+        callable returns, or raises what it raised.
+    """
+    if workers <= 1 or len(makers) <= 1:
+        return makers
+    prefetcher = _Prefetcher(makers, workers, ahead or 2 * workers)
+    return {key: partial(prefetcher.result, key) for key in makers}

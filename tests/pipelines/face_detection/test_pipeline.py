@@ -1,0 +1,153 @@
+"""The preprocessing + face_detection pipelines: a file-backed slice, then a real run."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from kedro.framework.project import pipelines
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.pandas import CSVDataset, ParquetDataset
+from kedro_datasets.partitions import PartitionedDataset
+
+from me_emotion.datasets import ClipFrames, OpenCVImageDataset, SealedPartitionedDataset
+from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
+from me_emotion.pipelines import face_detection, preprocessing
+from me_emotion.pipelines.face_detection.nodes import check_params as check_face_params
+from me_emotion.pipelines.preprocessing.nodes import (
+    check_params as check_sampling_params,
+)
+from tests.conftest import PROJECT_ROOT, run_pipeline
+
+STAGE = preprocessing.create_pipeline() + face_detection.create_pipeline()
+SAMPLING = yaml.safe_load(
+    (PROJECT_ROOT / "conf/base/parameters_preprocessing.yml").read_text()
+)["casme2"]["preprocessing"]
+
+
+def _write_clip(folder, frames: list[np.ndarray], first: int) -> list[str]:
+    names = [f"img{first + i}.jpg" for i in range(len(frames))]
+    for name, frame in zip(names, frames):
+        OpenCVImageDataset(str(folder / name)).save(frame)
+    return names
+
+
+def test_colour_and_grayscale_releases_give_the_same_face(tmp_path, params):
+    """CASME-II frames are colour JPEGs, SAMM's grayscale: both must crop alike."""
+    colour = cv2.resize(
+        PHOTOGRAPHS["hopper"](), (320, 375), interpolation=cv2.INTER_AREA
+    )
+    grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+    release = tmp_path / "release"
+    rows = []
+    for subject, frame in (("colour", colour), ("grey", grey)):
+        names = _write_clip(release / subject / "clip", [frame] * 3, first=10)
+        rows.append(
+            {
+                "dataset": "casme2",
+                "subject": subject,
+                "clip": "clip",
+                "onset": 10,
+                "apex": 11,
+                "offset": 12,
+                "frame_files": names,
+                "label": "others",
+                "emotion": "others",
+            }
+        )
+    sealed = {
+        "dataset": "me_emotion.datasets.ClipFramesDataset",
+        "filename_suffix": ".npz",
+    }
+    catalog = DataCatalog(
+        {
+            "clip_index": MemoryDataset(pd.DataFrame(rows)),
+            "raw_frames": PartitionedDataset(
+                path=str(release),
+                dataset={
+                    "type": "me_emotion.datasets.CheckedImageDataset",
+                    "load_args": {"mode": "grayscale"},
+                },
+            ),
+            "sampled_frames": SealedPartitionedDataset(
+                path=str(tmp_path / "sampled"), **sealed
+            ),
+            "face_crops": SealedPartitionedDataset(
+                path=str(tmp_path / "crops"), **sealed
+            ),
+            "face_boxes": ParquetDataset(filepath=str(tmp_path / "boxes.parquet")),
+            "face_rejects": CSVDataset(filepath=str(tmp_path / "rejects.csv")),
+            "params:preprocessing": MemoryDataset({**SAMPLING, "strategy": "all"}),
+            "params:face_detection": MemoryDataset(params),
+        }
+    )
+    outputs = SequentialRunner().run(STAGE, catalog)
+
+    boxes = catalog.load("face_boxes").set_index("subject")
+    assert catalog.load("face_rejects").empty
+    face = ["face_x", "face_y", "face_w", "face_h"]
+    np.testing.assert_allclose(
+        boxes.loc["colour", face], boxes.loc["grey", face], atol=3
+    )
+    crops = catalog.load("face_crops")
+    for key in ("colour/clip", "grey/clip"):
+        clip = crops[key]()
+        assert clip.frames.shape == (3, 256, 256) and clip.frames.dtype == np.uint8
+    assert outputs["face_contact_sheet"].load().ndim == 3
+
+
+def test_project_parameters_and_catalog_fit_the_stage(kedro_project):
+    """The YAML blocks pass the nodes' checks; each dataset is declared, with a layer."""
+    bootstrap_project(kedro_project)
+    with KedroSession.create(project_path=kedro_project) as session:
+        context = session.load_context()
+        catalog, parameters = context.catalog, context.params
+        for dataset in ("casme2", "samm"):
+            check_sampling_params(parameters[dataset]["preprocessing"], dataset)
+            check_face_params(parameters[dataset]["face_detection"], dataset)
+            stage = pipelines[dataset].only_nodes(
+                *(f"{dataset}.{node.name}" for node in STAGE.nodes)
+            )
+            for name in stage.datasets():
+                if name.startswith("params:"):
+                    continue
+                entry = catalog.get(name, fallback_to_runtime_pattern=False)
+                assert entry is not None, f"{name} is not in the catalog"
+                assert not isinstance(entry, MemoryDataset), name
+                assert entry.metadata["kedro-viz"]["layer"], name
+
+
+@pytest.mark.integration
+def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(tiny_project):
+    run_pipeline(tiny_project, "casme2")
+    primary = tiny_project / "data/03_primary/casme2"
+    index = pd.read_parquet(
+        tiny_project / "data/02_intermediate/casme2/clip_index.parquet"
+    )
+    boxes = pd.read_parquet(primary / "face_boxes.parquet")
+    rejects = pd.read_csv(primary / "face_rejects.csv")
+    assert len(boxes) + len(rejects) == len(index)
+    assert len(boxes) >= 0.95 * len(index)
+    assert rejects["reason"].notna().all()
+    assert (tiny_project / "data/08_reporting/casme2/face_contact_sheet.png").is_file()
+
+    bootstrap_project(tiny_project)
+    with KedroSession.create(project_path=tiny_project) as session:
+        crops = session.load_context().catalog.load("casme2.face_crops")
+    assert sorted(crops) == sorted(boxes["partition"])
+    assert all(callable(load) for load in crops.values())  # nothing loaded yet
+    clip = crops[boxes["partition"].iloc[0]]()
+    assert isinstance(clip, ClipFrames)
+    assert clip.frames.shape == (5, 256, 256) and clip.frames.dtype == np.uint8
+    assert clip.frame_numbers[2] == clip.apex  # paper sampling: apex in the middle
+
+    written = {p: p.stat().st_mtime_ns for p in primary.rglob("*") if p.is_file()}
+    run_pipeline(tiny_project, "casme2", only_missing_outputs=True)
+    assert {
+        p: p.stat().st_mtime_ns for p in primary.rglob("*") if p.is_file()
+    } == written

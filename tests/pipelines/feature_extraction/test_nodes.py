@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.pipelines.feature_extraction.nodes import (
+    EMBEDDING_COLUMNS,
+    embed_face_crops,
+    extract_flow_features,
+)
+
+PARAMS = {
+    "vgg16_weights": None,
+    "precision": "float32",
+    "batch_size": 4,
+    "seed": 1,
+    "labelled_only": True,
+    "image": {"size": 32, "border_px": 1},
+    "augmentation": {
+        "variants": 2, "seed": 3, "flip_probability": 0.5,
+        "max_rotation_deg": 10.0, "scale_range": [0.9, 1.1],
+    },
+    "flow": {"method": "farneback", "grid": 8},
+    "progress_every_s": 10,
+}
+
+
+def clip(onset: int, apex: int, numbers: list[int], seed: int) -> ClipFrames:
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 256, size=(len(numbers), 64, 64), dtype=np.uint8)
+    return ClipFrames(frames, np.array(numbers, np.int64), onset, apex, numbers[-1] + 5)
+
+
+@pytest.fixture
+def crops_and_boxes():
+    clips = {
+        "sub01/EP01": clip(10, 20, [10, 20, 30], 0),
+        "sub01/EP02": clip(5, 40, [20, 40, 60], 1),  # onset not sampled
+        "sub02/EP01": clip(1, 3, [1, 3], 2),
+        "sub02/EP09": clip(1, 3, [1, 3], 3),  # outside the class set
+    }
+    boxes = pd.DataFrame(
+        {
+            "dataset": "casme2",
+            "subject": [p.split("/")[0] for p in clips],
+            "clip": [p.split("/")[1] for p in clips],
+            "partition": list(clips),
+            "label": ["happiness", "others", "surprise", None],
+        }
+    )
+    loaders = {key: (lambda value=value: value) for key, value in clips.items()}
+    return loaders, boxes
+
+
+def test_embeddings_table(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    table = embed_face_crops(loaders, boxes, PARAMS)
+    assert len(table) == (3 + 3 + 2) * 3  # frames x (original + 2 variants)
+    assert set(table["aug_id"]) == {0, 1, 2}
+    assert "sub02/EP09" not in set(table["partition"])
+    assert table[EMBEDDING_COLUMNS].to_numpy().dtype == np.float32
+    assert (table["weights"] == "random (untrained)").all()
+    assert (table["precision"] == "float32").all()
+    ep01 = table[(table["partition"] == "sub01/EP01") & (table["aug_id"] == 0)]
+    assert ep01["frame"].tolist() == [10, 20, 30]
+    assert ep01["is_apex"].tolist() == [False, True, False]
+    assert (table.groupby("partition")["label"].nunique() == 1).all()
+
+
+def test_embeddings_are_deterministic(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    first = embed_face_crops(loaders, boxes, PARAMS)
+    again = embed_face_crops(loaders, boxes, PARAMS)
+    assert np.allclose(first[EMBEDDING_COLUMNS], again[EMBEDDING_COLUMNS], atol=1e-5)
+
+
+def test_flow_features(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    flow = extract_flow_features(loaders, boxes, PARAMS)
+    assert flow["features"].shape == (3, 4, 8, 8)
+    assert flow["partition"].tolist() == ["sub01/EP01", "sub01/EP02", "sub02/EP01"]
+    assert flow["flow_from"].tolist() == [10, 20, 1]  # EP02: earliest frame, no onset
+    assert flow["flow_to"].tolist() == [20, 40, 3]
+    assert flow["channels"].tolist() == ["u", "v", "magnitude", "strain"]
+
+
+def test_partition_missing_from_the_crops(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    del loaders["sub01/EP02"]
+    with pytest.raises(KeyError, match="re-run the face_detection"):
+        extract_flow_features(loaders, boxes, PARAMS)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from me_emotion.prefetch import prefetched, worker_count
+
+
+class Makers:
+    """Callables that record when they run and how many run at once."""
+
+    def __init__(self, n: int, seconds: float = 0.0):
+        self.started: list[str] = []
+        self.running = 0
+        self.most_running = 0
+        self._lock = threading.Lock()
+        self.items = {
+            f"clip{i:02d}": self._maker(f"clip{i:02d}", seconds) for i in range(n)
+        }
+
+    def _maker(self, key: str, seconds: float):
+        def make() -> str:
+            with self._lock:
+                self.started.append(key)
+                self.running += 1
+                self.most_running = max(self.most_running, self.running)
+            time.sleep(seconds)
+            with self._lock:
+                self.running -= 1
+            return key.upper()
+
+        return make
+
+
+def test_results_in_save_order_computed_ahead_in_parallel():
+    makers = Makers(12, seconds=0.02)
+    lazy = prefetched(makers.items, workers=2, ahead=3)
+    assert makers.started == []  # nothing runs before the first save
+    assert [lazy[key]() for key in sorted(lazy)] == [k.upper() for k in sorted(lazy)]
+    assert makers.most_running == 2
+    assert sorted(makers.started) == sorted(makers.items)
+
+
+def test_memory_stays_bounded_by_ahead():
+    makers = Makers(20)
+    lazy = prefetched(makers.items, workers=2, ahead=3)
+    lazy["clip00"]()
+    time.sleep(0.05)
+    assert len(makers.started) <= 4  # the one asked for + 3 ahead
+
+
+def test_out_of_order_or_repeated_calls_are_computed_directly():
+    makers = Makers(6)
+    lazy = prefetched(makers.items, workers=2)
+    assert lazy["clip04"]() == "CLIP04"
+    assert lazy["clip00"]() == "CLIP00"
+    assert lazy["clip00"]() == "CLIP00"
+
+
+def test_an_error_reaches_the_caller():
+    def broken() -> str:
+        raise ValueError("img7.jpg is truncated")
+
+    lazy = prefetched({"a": broken, "b": lambda: "B"}, workers=2)
+    with pytest.raises(ValueError, match="img7.jpg"):
+        lazy["a"]()
+
+
+def test_one_worker_changes_nothing():
+    makers = Makers(3)
+    assert prefetched(makers.items, workers=1) is makers.items
+
+
+def test_worker_count_defaults_to_the_usable_cores():
+    assert worker_count(3) == 3
+    assert worker_count(None) >= 1
