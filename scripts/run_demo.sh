@@ -12,6 +12,7 @@ for layout in casme2 samm; do
         break
     fi
 done
-echo "==> kedro run --pipelines=casme2"
-kedro run --pipelines=casme2 "$@"
+# Stages whose outputs exist are skipped (see README, "Re-runs").
+echo "==> kedro run --pipelines=casme2 --only-missing-outputs"
+kedro run --pipelines=casme2 --only-missing-outputs "$@"
 python scripts/print_outputs.py casme2

@@ -28,6 +28,16 @@ def test_random_weights_embeddings_shape_and_determinism(images):
     assert embed(model, images[:0], batch_size=2).shape == (0, 512)
 
 
+def test_xla_compiled_embeddings_match_predict(images):
+    model, _ = build_vgg16(None, "float32", image_size=32, seed=2)
+    plain = embed(model, images, batch_size=2)
+    compiled = embed(
+        model, images, batch_size=2, jit_compile=True
+    )  # 2 batches, 1 padded
+    assert compiled.shape == (3, 512)
+    assert np.allclose(plain, compiled, rtol=1e-4, atol=1e-4)
+
+
 def test_missing_imagenet_file_says_what_to_place_where(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError) as error:

@@ -26,8 +26,17 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING_COLUMNS = [f"vgg_{i:03d}" for i in range(EMBEDDING_SIZE)]
 KEY_COLUMNS = [
-    "dataset", "subject", "clip", "partition", "label", "frame", "position",
-    "is_apex", "aug_id", "weights", "precision",
+    "dataset",
+    "subject",
+    "clip",
+    "partition",
+    "label",
+    "frame",
+    "position",
+    "is_apex",
+    "aug_id",
+    "weights",
+    "precision",
 ]
 
 
@@ -39,13 +48,16 @@ def _clips_to_use(face_boxes: pd.DataFrame, labelled_only: bool) -> pd.DataFrame
         if skipped:
             logger.info(
                 "%d clip(s) outside the class set are not featurised "
-                "(labelled_only: true in parameters_feature_extraction.yml)", skipped,
+                "(labelled_only: true in parameters_feature_extraction.yml)",
+                skipped,
             )
         clips = clips[clips["label"].notna()]
     return clips
 
 
-def _load(face_crops: dict[str, Callable[[], ClipFrames]], partition: str) -> ClipFrames:
+def _load(
+    face_crops: dict[str, Callable[[], ClipFrames]], partition: str
+) -> ClipFrames:
     if partition not in face_crops:
         raise KeyError(
             f"face_boxes lists clip {partition} but face_crops has no such partition; "
@@ -68,14 +80,24 @@ def _image_batches(
         crops = _load(face_crops, clip.partition)
         for aug_id in range(int(params["augmentation"]["variants"]) + 1):
             images.append(
-                model_images(crops.frames, clip.partition, aug_id,
-                             params["augmentation"], params["image"])
+                model_images(
+                    crops.frames,
+                    clip.partition,
+                    aug_id,
+                    params["augmentation"],
+                    params["image"],
+                )
             )
             keys += [
                 {
-                    "dataset": clip.dataset, "subject": clip.subject, "clip": clip.clip,
-                    "partition": clip.partition, "label": clip.label, "frame": int(number),
-                    "position": position, "is_apex": bool(number == crops.apex),
+                    "dataset": clip.dataset,
+                    "subject": clip.subject,
+                    "clip": clip.clip,
+                    "partition": clip.partition,
+                    "label": clip.label,
+                    "frame": int(number),
+                    "position": position,
+                    "is_apex": bool(number == crops.apex),
                     "aug_id": aug_id,
                 }
                 for position, number in enumerate(crops.frame_numbers)
@@ -98,7 +120,8 @@ def embed_face_crops(
     Args:
         face_crops: ``{subject/clip: loader}`` of 256x256 CLAHE crops.
         face_boxes: one row per cropped clip (subject, clip, partition, label).
-        params: ``vgg16_weights``, ``precision``, ``batch_size``, ``seed``,
+        params: ``vgg16_weights``, ``precision``, ``batch_size``, ``jit_compile``,
+            ``seed``,
             ``labelled_only``, ``image`` (size, border_px), ``augmentation``.
 
     Returns:
@@ -106,19 +129,29 @@ def embed_face_crops(
         used, and the 512 features ``vgg_000..vgg_511`` (float32).
     """
     model, info = build_vgg16(
-        params["vgg16_weights"], params["precision"],
-        image_size=int(params["image"]["size"]), seed=int(params["seed"]),
+        params["vgg16_weights"],
+        params["precision"],
+        image_size=int(params["image"]["size"]),
+        seed=int(params["seed"]),
     )
     clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
     progress = ProgressLog(
-        f"{_dataset(clips)} embed_face_crops ({info['precision']})", len(clips),
-        float(params["progress_every_s"]), logger,
+        f"{_dataset(clips)} embed_face_crops ({info['precision']})",
+        len(clips),
+        float(params["progress_every_s"]),
+        logger,
     )
     tables = []
     for keys, images in _image_batches(clips, face_crops, params, progress):
-        features = embed(model, images, int(params["batch_size"]))
+        features = embed(
+            model, images, int(params["batch_size"]), bool(params["jit_compile"])
+        )
         table = pd.DataFrame(keys).assign(**info)
-        tables.append(pd.concat([table, pd.DataFrame(features, columns=EMBEDDING_COLUMNS)], axis=1))
+        tables.append(
+            pd.concat(
+                [table, pd.DataFrame(features, columns=EMBEDDING_COLUMNS)], axis=1
+            )
+        )
     if not tables:
         return pd.DataFrame(columns=KEY_COLUMNS + EMBEDDING_COLUMNS)
     return pd.concat(tables, ignore_index=True)[KEY_COLUMNS + EMBEDDING_COLUMNS]
@@ -147,23 +180,27 @@ def extract_flow_features(
     flow_params = params["flow"]
     clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
     progress = ProgressLog(
-        f"{_dataset(clips)} extract_flow_features ({flow_params['method']})", len(clips),
-        float(params["progress_every_s"]), logger,
+        f"{_dataset(clips)} extract_flow_features ({flow_params['method']})",
+        len(clips),
+        float(params["progress_every_s"]),
+        logger,
     )
     features, starts, ends = [], [], []
     for clip in clips.itertuples(index=False):
         crops = _load(face_crops, clip.partition)
-        start = (
-            crops.position(crops.onset) if crops.onset in crops.frame_numbers else 0
-        )
+        start = crops.position(crops.onset) if crops.onset in crops.frame_numbers else 0
         apex = crops.position(crops.apex)
-        features.append(flow_features(crops.frames[start], crops.frames[apex], flow_params))
+        features.append(
+            flow_features(crops.frames[start], crops.frames[apex], flow_params)
+        )
         starts.append(int(crops.frame_numbers[start]))
         ends.append(int(crops.apex))
         progress.step()
     grid = int(flow_params["grid"])
     return {
-        "features": np.stack(features) if features else np.zeros((0, 4, grid, grid), np.float32),
+        "features": np.stack(features)
+        if features
+        else np.zeros((0, 4, grid, grid), np.float32),
         "channels": np.array(FLOW_CHANNELS),
         "dataset": clips["dataset"].to_numpy(dtype=str),
         "subject": clips["subject"].to_numpy(dtype=str),

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -172,11 +174,43 @@ def vgg_input(images: np.ndarray) -> np.ndarray:
     return preprocess_input(rgb)
 
 
-def embed(model: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """512-d float32 embeddings of uint8 grayscale model images ``(N, H, W)``."""
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled_forward(model: Any) -> Callable:
+    """The model's inference pass compiled once with XLA (cached per model)."""
+    if model not in _COMPILED:
+        import tensorflow as tf  # noqa: PLC0415
+
+        _COMPILED[model] = tf.function(
+            lambda batch: model(batch, training=False), jit_compile=True
+        )
+    return _COMPILED[model]
+
+
+def embed(
+    model: Any, images: np.ndarray, batch_size: int, jit_compile: bool = False
+) -> np.ndarray:
+    """512-d float32 embeddings of uint8 grayscale model images ``(N, H, W)``.
+
+    ``jit_compile`` runs fixed-size batches through an XLA-compiled forward
+    pass (the last batch is padded, so XLA compiles one shape) instead of
+    ``model.predict``: the same numbers to float32 rounding, faster on CPU.
+    """
     if len(images) == 0:
         return np.zeros((0, EMBEDDING_SIZE), np.float32)
-    return np.asarray(
-        model.predict(vgg_input(images), batch_size=batch_size, verbose=0),
-        dtype=np.float32,
-    )
+    batch = vgg_input(images)
+    if not jit_compile:
+        return np.asarray(
+            model.predict(batch, batch_size=batch_size, verbose=0), np.float32
+        )
+    forward = _compiled_forward(model)
+    outputs = []
+    for start in range(0, len(batch), batch_size):
+        chunk = batch[start : start + batch_size]
+        padding = np.zeros((batch_size - len(chunk), *chunk.shape[1:]), chunk.dtype)
+        outputs.append(
+            np.asarray(forward(np.concatenate([chunk, padding])), np.float32)
+        )
+        outputs[-1] = outputs[-1][: len(chunk)]
+    return np.concatenate(outputs)
