@@ -9,7 +9,6 @@ annotation quirks of the real releases applied to some rows.
 from __future__ import annotations
 
 import logging
-import time
 import zlib
 from collections.abc import Callable
 from functools import lru_cache, partial
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.datasets.packaged_faces import PHOTO_CREDITS
+from me_emotion.progress import ProgressLog
 
 from . import layouts
 from .expressions import OBJECTIVE_CLASS, RECIPES
@@ -237,9 +237,12 @@ class _ReleaseRenderer:
         self._shared = shared
         self._release = release
         self._seed = _release_seed(shared, release)
-        self._clips_done = 0
-        self._started = time.perf_counter()
-        self._frames_done = 0
+        self._progress = ProgressLog(
+            f"synthetic {release['layout']} render_frames",
+            len(self._rows),
+            10.0,
+            logger,
+        )
 
     @lru_cache(maxsize=2)  # noqa: B019 - one renderer per node call
     def _subject(self, subject_index: int) -> Subject:
@@ -258,7 +261,7 @@ class _ReleaseRenderer:
         row = self._rows[(subject_index, clip_index)]
         nuisance, motion = self._shared["nuisance"], self._shared["motion"]
         drift, illumination = _clip_nuisances(row, nuisance, self._seed)
-        self._log_progress()
+        self._progress.step()  # counts clips as they start rendering
         return clip_renderer(
             subject=self._subject(subject_index),
             aus=row.action_units,
@@ -277,22 +280,8 @@ class _ReleaseRenderer:
             seed=(*self._seed, int(subject_index), int(clip_index)),
         )
 
-    def _log_progress(self) -> None:
-        self._clips_done += 1
-        if self._clips_done % 10 == 0 or self._clips_done == len(self._rows):
-            elapsed = time.perf_counter() - self._started
-            logger.info(
-                "synthetic %s: rendering clip %d/%d (%.0f frames/s)",
-                self._release["layout"],
-                self._clips_done,
-                len(self._rows),
-                self._frames_done / max(elapsed, 1e-9),
-            )
-
     def frame(self, subject_index: int, clip_index: int, number: int) -> np.ndarray:
-        image = self._clip(subject_index, clip_index).frame(number)
-        self._frames_done += 1
-        return image
+        return self._clip(subject_index, clip_index).frame(number)
 
 
 def render_frames(
