@@ -24,6 +24,10 @@ def main(pipeline_name: str) -> None:
             location = described.get("filepath") or described.get("path")
             if location:
                 print(f"  {name:<32} {location}")  # noqa: T201
+        report = f"{pipeline_name}.report_html"
+        if report in catalog:
+            path = Path(catalog[report]._describe()["filepath"])  # noqa: SLF001
+            print(f"\nReport (open in a browser): {path}")  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from me_emotion.pipelines import (
     face_detection,
     feature_extraction,
     preprocessing,
+    reporting,
+    training,
 )
 from me_emotion.synthetic import pipeline as synthetic
 
@@ -26,6 +28,8 @@ def dataset_pipeline(dataset: str) -> Pipeline:
         + preprocessing.create_pipeline()
         + face_detection.create_pipeline()
         + feature_extraction.create_pipeline()
+        + training.create_pipeline()
+        + reporting.create_pipeline()
     )
     return Pipeline(stages, namespace=dataset)
 
@@ -34,11 +38,16 @@ def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
     Returns:
-        ``synthetic`` (demo data), ``casme2``, ``samm`` and ``__default__``
-        (both datasets; run ``synthetic`` first, or point globals at real data).
+        ``synthetic`` (demo data), ``casme2``, ``samm``, ``composite`` (both
+        datasets' features joined, 3 classes, LOSO; run ``casme2`` and ``samm``
+        first) and ``__default__`` (both datasets; run ``synthetic`` first, or
+        point globals at real data).
     """
     pipelines = {"synthetic": synthetic.create_pipeline()}
     for dataset in DATASETS:
         pipelines[dataset] = dataset_pipeline(dataset)
+    pipelines["composite"] = training.create_composite_pipeline(
+        DATASETS
+    ) + reporting.create_composite_pipeline(DATASETS)
     pipelines["__default__"] = pipelines["casme2"] + pipelines["samm"]
     return pipelines

@@ -170,7 +170,7 @@ def test_haar_cascade_finds_a_face_in_synthetic_frames(tiny_release_dir, layout)
 
 def test_ingestion_reads_the_synthetic_releases(tiny_project):
     for layout in LAYOUTS:
-        run_pipeline(tiny_project, layout)
+        run_pipeline(tiny_project, layout, to_outputs=[f"{layout}.clip_index"])
         index = pd.read_parquet(
             tiny_project / f"data/02_intermediate/{layout}/clip_index.parquet"
         )

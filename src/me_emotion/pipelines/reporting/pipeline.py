@@ -1,0 +1,136 @@
+"""Reporting: metrics and predictions -> tables, plotly figures, one HTML report.
+
+Built once; ``pipeline_registry`` instantiates it per dataset with
+``namespace="casme2"`` / ``"samm"`` (``casme2.report_html``,
+``params:casme2.reporting``, ...). The composite evaluation reuses it with
+``data_sources=("casme2", "samm")``: its report then describes both releases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    build_result_tables,
+    plot_confusion_matrices,
+    plot_per_class_recall,
+    plot_uf1_uar,
+    render_report,
+    render_tables_markdown,
+    summarise_data_source,
+)
+
+
+def data_source_pipeline() -> Pipeline:
+    """One dataset's data-source summary (release, counts, rejects, weights)."""
+    return Pipeline(
+        [
+            Node(
+                func=summarise_data_source,
+                inputs=[
+                    "clip_index",
+                    "ingestion_rejects",
+                    "face_rejects",
+                    "vgg_embeddings",
+                    "params:data_ingestion",
+                ],
+                outputs="data_source",
+                name="summarise_data_source",
+            )
+        ]
+    )
+
+
+def results_pipeline(data_sources: Sequence[str] = ("data_source",)) -> Pipeline:
+    """Tables, figures and the HTML report from ``metrics`` and ``confusion_matrices``.
+
+    Args:
+        data_sources: the data-source summaries the report describes; inside a
+            dataset namespace its own ``data_source``; for the composite
+            evaluation one per dataset, which ``create_composite_pipeline``
+            maps to ``casme2.data_source``, ``samm.data_source``.
+    """
+    return Pipeline(
+        [
+            Node(
+                func=build_result_tables,
+                inputs=["metrics", "params:reporting"],
+                outputs=[
+                    "table1_hybrid_micronet",
+                    "table2_au_enhanced",
+                    "table3_baselines",
+                ],
+                name="build_result_tables",
+            ),
+            Node(
+                func=render_tables_markdown,
+                inputs=[
+                    "table1_hybrid_micronet",
+                    "table2_au_enhanced",
+                    "table3_baselines",
+                    "metrics",
+                    "params:reporting",
+                ],
+                outputs="results_tables_md",
+                name="render_tables_markdown",
+            ),
+            Node(
+                func=plot_confusion_matrices,
+                inputs=["confusion_matrices", "metrics", "params:reporting"],
+                outputs="confusion_matrices_plot",
+                name="plot_confusion_matrices",
+            ),
+            Node(
+                func=plot_uf1_uar,
+                inputs=["metrics", "params:reporting"],
+                outputs="uf1_uar_plot",
+                name="plot_uf1_uar",
+            ),
+            Node(
+                func=plot_per_class_recall,
+                inputs=["confusion_matrices", "metrics", "params:reporting"],
+                outputs="per_class_recall_plot",
+                name="plot_per_class_recall",
+            ),
+            Node(
+                func=render_report,
+                inputs=[
+                    "metrics",
+                    "table1_hybrid_micronet",
+                    "table2_au_enhanced",
+                    "table3_baselines",
+                    "confusion_matrices_plot",
+                    "uf1_uar_plot",
+                    "per_class_recall_plot",
+                    "params:reporting",
+                    "parameters",
+                    *data_sources,
+                ],
+                outputs="report_html",
+                name="render_report",
+            ),
+        ]
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """The whole reporting stage of one dataset namespace."""
+    return data_source_pipeline() + results_pipeline()
+
+
+def create_composite_pipeline(datasets: Sequence[str] = ("casme2", "samm")) -> Pipeline:
+    """The composite evaluation's report, describing every dataset it joins.
+
+    Reads ``composite.metrics`` / ``composite.confusion_matrices`` and each
+    dataset's ``<dataset>.data_source`` (written by the dataset pipelines).
+    """
+    sources = {
+        f"data_source_{dataset}": f"{dataset}.data_source" for dataset in datasets
+    }
+    return Pipeline(
+        results_pipeline(list(sources)),
+        inputs=sources,
+        namespace="composite",
+    )

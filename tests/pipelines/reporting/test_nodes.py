@@ -1,0 +1,260 @@
+"""Reporting nodes on hand-made metric and confusion tables."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from me_emotion.pipelines.reporting import columns as col
+from me_emotion.pipelines.reporting.figures import Confusion, confusions_of
+from me_emotion.pipelines.reporting.nodes import (
+    build_result_tables,
+    check_params,
+    data_source_label,
+    plot_confusion_matrices,
+    plot_per_class_recall,
+    plot_uf1_uar,
+    render_report,
+    render_tables_markdown,
+)
+from me_emotion.pipelines.reporting.tables import markdown_table
+
+from .conftest import CLASSES, MODELS, WEIGHTS
+
+
+def test_confusions_keep_class_order_and_counts(confusion_matrices):
+    confusions = confusions_of(confusion_matrices)
+    assert len(confusions) == 2 * (2 * len(MODELS) - 1)  # flow_cnn: clip level only
+    first = confusions[0]
+    assert first.classes == tuple(CLASSES)
+    rows = confusion_matrices[
+        (confusion_matrices.model == first.model)
+        & (confusion_matrices.protocol == first.protocol)
+        & (confusion_matrices.level == first.level)
+    ]
+    assert first.counts.sum() == rows["count"].sum()
+    assert (
+        first.counts[0, 1]
+        == rows[(rows.y_true == CLASSES[0]) & (rows.y_pred == CLASSES[1])][
+            "count"
+        ].item()
+    )
+
+
+def test_a_class_without_samples_gets_a_zero_row_not_nan():
+    counts = np.array([[3, 1], [0, 0]])
+    confusion = Confusion("loso", "svm", "clip", ("a", "b"), counts)
+    np.testing.assert_allclose(confusion.row_normalised, [[0.75, 0.25], [0.0, 0.0]])
+    np.testing.assert_allclose(confusion.recall, [0.75, 0.0])
+
+
+def test_confusion_table_without_its_columns_is_refused(confusion_matrices):
+    with pytest.raises(ValueError, match="y_pred"):
+        confusions_of(confusion_matrices.drop(columns="y_pred"))
+
+
+def test_tables_put_the_random_split_beside_loso(metrics, params):
+    table1, table2, table3 = build_result_tables(metrics, params)
+    assert set(table1["model"]) == {"HybridMicroNet"}
+    assert set(table2["model"]) == {"AU-enhanced (annotated AUs)"}
+    # hybrid first, baselines in parameter order (absent ones skipped), enhanced last
+    assert list(dict.fromkeys(table3["model"])) == [
+        "HybridMicroNet",
+        "ANN",
+        "SVM",
+        "flow CNN (onset-apex)",
+        "AU-enhanced (annotated AUs)",
+    ]
+    # each model x level: paper_random_split, then loso, on adjacent rows
+    for _, group in table3.groupby(["model", "level"], sort=False):
+        assert list(group["protocol"]) == ["paper_random_split", "loso"]
+        assert np.diff(group.index).tolist() == [1]
+    assert {"chance accuracy", "chance UF1", "chance UAR", "n", "folds"} <= set(
+        table1.columns
+    )
+    assert set(table1["dataset"]) == {"CASME-II"}
+    assert set(table1["VGG-16 weights"]) == {WEIGHTS}
+
+
+def test_table_values_come_from_the_metrics(metrics, params):
+    table1, _, _ = build_result_tables(metrics, params)
+    row = table1[(table1.protocol == "loso") & (table1.level == "clip")].iloc[0]
+    source = metrics[
+        (metrics.model == "hybrid_micronet")
+        & (metrics.protocol == "loso")
+        & (metrics.level == "clip")
+    ].iloc[0]
+    assert row["accuracy"] == pytest.approx(source["accuracy"])
+    assert row["precision"] == pytest.approx(source["macro_precision"])
+    assert row["recall (UAR)"] == pytest.approx(source["uar"])
+    assert row["F1 (UF1)"] == pytest.approx(source["uf1"])
+    assert row["chance UAR"] == pytest.approx(1 / 3)
+
+
+def test_metrics_without_a_score_column_are_refused(metrics, params):
+    with pytest.raises(ValueError, match="macro_precision"):
+        build_result_tables(metrics.drop(columns="macro_precision"), params)
+
+
+def test_misspelt_parameters_are_refused(params):
+    with pytest.raises(ValueError, match="unknown key"):
+        check_params({**params, "decimal": 2})
+    with pytest.raises(ValueError, match="headline.protocol"):
+        check_params({**params, "headline": {"protocol": "holdout", "level": "clip"}})
+
+
+def test_markdown_table_aligns_numbers_and_escapes_pipes():
+    text = markdown_table(
+        pd.DataFrame({"name": ["a|b"], "score": [0.12345]}), decimals=2
+    )
+    assert text.splitlines() == ["| name | score |", "|---|---:|", "| a\\|b | 0.12 |"]
+
+
+def test_markdown_says_synthetic_and_names_every_protocol(metrics, params):
+    tables = build_result_tables(metrics, params)
+    text = render_tables_markdown(*tables, metrics, params)
+    assert "SYNTHETIC DATA" in text
+    assert text.count("## Table") == 3
+    # every score row names its protocol
+    score_rows = [
+        line
+        for line in text.splitlines()
+        if re.match(r"\| (CASME-II|[A-Z][^|]*) \|", line) and "0." in line
+    ]
+    assert score_rows
+    assert all("loso" in line or "paper_random_split" in line for line in score_rows)
+    assert f"VGG-16 weights: {WEIGHTS}" in text
+
+
+def test_data_source_label():
+    assert (
+        data_source_label(pd.DataFrame({"data_source": ["real", "synthetic"]}))
+        == "SYNTHETIC data"
+    )
+    assert data_source_label(pd.DataFrame({"data_source": ["real"]})) == "real data"
+
+
+def test_confusion_figure_opens_on_the_headline_and_offers_every_matrix(
+    confusion_matrices, metrics, params
+):
+    fig = plot_confusion_matrices(confusion_matrices, metrics, params)
+    n = len(confusions_of(confusion_matrices))
+    assert len(fig.data) == 2 * n
+    visible = [i for i, trace in enumerate(fig.data) if trace.visible is not False]
+    assert visible == [0, 1]
+    title = fig.layout.title.text
+    assert (
+        "HybridMicroNet" in title and "protocol loso" in title and "clip level" in title
+    )
+    assert "SYNTHETIC" in title
+    assert list(fig.data[0].x) == CLASSES and list(fig.data[0].y) == CLASSES
+    buttons = fig.layout.updatemenus[0].buttons
+    assert len(buttons) == n
+    assert all(
+        ("loso" in b.label or "paper_random_split" in b.label)
+        and "protocol" in b.args[1]["title.text"]
+        for b in buttons
+    )
+    np.testing.assert_allclose(np.asarray(fig.data[1].z).sum(axis=1), 1.0, atol=2e-3)
+
+
+def test_score_figure_has_a_panel_per_protocol_and_chance_marks(metrics, params):
+    fig = plot_uf1_uar(metrics, params)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["protocol paper_random_split", "protocol loso"]
+    names = {trace.name for trace in fig.data}
+    assert names == {"UF1", "UAR", "chance level"}
+    assert (
+        "clip level" in fig.layout.title.text and "SYNTHETIC" in fig.layout.title.text
+    )
+    loso_uf1 = next(t for t in fig.data if t.name == "UF1" and t.xaxis == "x2")
+    assert list(loso_uf1.x)[0] == "HybridMicroNet"
+
+
+def test_per_class_recall_is_the_confusion_diagonal(
+    confusion_matrices, metrics, params
+):
+    fig = plot_per_class_recall(confusion_matrices, metrics, params)
+    assert len(fig.data) == 2
+    loso = fig.data[1]
+    assert list(loso.x) == CLASSES
+    hybrid = next(
+        c
+        for c in confusions_of(confusion_matrices)
+        if (c.model, c.protocol, c.level) == ("hybrid_micronet", "loso", "clip")
+    )
+    np.testing.assert_allclose(np.asarray(loso.z)[0], hybrid.recall, atol=1e-3)
+
+
+def test_data_source_summary(data_source):
+    assert data_source["source"] == "synthetic"
+    assert data_source["coding_file"] == "CASME2-coding-20140508.xlsx"
+    assert data_source["subjects"] == 3 and data_source["clips"] == 4
+    assert data_source["labelled_clips"] == 3
+    assert data_source["ingestion_rejects"] == 1
+    assert data_source["ingestion_reject_reasons"] == {"no frames folder": 1}
+    assert data_source["face_rejects"] == 0
+    assert data_source["embedded_clips"] == 3 and data_source["augmented_variants"] == 1
+    assert data_source["vgg16_weights"] == [WEIGHTS]
+
+
+@pytest.fixture
+def report(confusion_matrices, metrics, params, data_source) -> str:
+    tables = build_result_tables(metrics, params)
+    figures = (
+        plot_confusion_matrices(confusion_matrices, metrics, params),
+        plot_uf1_uar(metrics, params),
+        plot_per_class_recall(confusion_matrices, metrics, params),
+    )
+    parameters = {
+        "casme2": {"reporting": params},
+        "samm": {"secret": "other-namespace-value"},
+    }
+    return render_report(metrics, *tables, *figures, params, parameters, data_source)
+
+
+def test_report_is_self_contained_and_labelled(report):
+    assert report.startswith("<!DOCTYPE html>")
+    assert "SYNTHETIC DATA" in report
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", report)  # nothing fetched
+    drawn = re.findall(r'Plotly\.newPlot\(\s*"([\w-]+)"', report)
+    assert drawn == ["uf1-uar", "confusion-matrices", "per-class-recall"]
+    # plotly.js inline exactly once
+    assert len(re.findall(r"plotly\.js v\d", report)) == 1
+    assert WEIGHTS in report
+    assert "CASME2-coding-20140508.xlsx" in report
+    assert "Why the random split inflates accuracy" in report
+    assert "same clip" in report
+    assert (
+        "reporting:" in report and "other-namespace-value" not in report
+    )  # only its parameter groups
+
+
+def test_report_quotes_the_runs_own_random_split_and_loso_figures(report, metrics):
+    hybrid = metrics[(metrics.model == "hybrid_micronet")]
+    split = hybrid[
+        (hybrid.protocol == "paper_random_split") & (hybrid.level == "frame")
+    ].iloc[0]
+    loso = hybrid[(hybrid.protocol == "loso") & (hybrid.level == "clip")].iloc[0]
+    assert f"{split[col.METRICS['accuracy']]:.3f}" in report
+    assert f"{loso[col.METRICS['accuracy']]:.3f}" in report
+
+
+def test_report_on_real_data_has_no_synthetic_banner(
+    confusion_matrices, metrics, params, data_source
+):
+    real = metrics.assign(data_source="real")
+    tables = build_result_tables(real, params)
+    figures = (
+        plot_confusion_matrices(confusion_matrices, real, params),
+        plot_uf1_uar(real, params),
+        plot_per_class_recall(confusion_matrices, real, params),
+    )
+    page = render_report(
+        real, *tables, *figures, params, {}, {**data_source, "source": "real"}
+    )
+    assert "SYNTHETIC" not in page
+    assert "real data" in page

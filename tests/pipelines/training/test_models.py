@@ -1,0 +1,171 @@
+"""Every model on every fold: fitted steps see training data only, missing classes work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from me_emotion.pipelines.training import models
+from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
+from me_emotion.pipelines.training.fitting import (
+    KerasTrainer,
+    balanced_sample_weights,
+    class_scores,
+    fit_estimator,
+)
+from me_emotion.pipelines.training.models import (
+    MODELS,
+    evaluate_keras,
+    evaluate_sklearn,
+)
+from me_emotion.pipelines.training.nodes import make_folds, pool_predictions
+from me_emotion.pipelines.training.protocols import build_folds, iter_folds
+
+from .conftest import make_inputs
+
+
+def _evaluate(name, inputs, folds, params):
+    if name in models.KERAS_MODELS:
+        return evaluate_keras(name, inputs, folds, params)
+    return evaluate_sklearn(name, inputs, folds, params)
+
+
+def test_k_means_and_scaler_see_the_training_fold_only(inputs, params, monkeypatch):
+    seen = []
+    original_fit = AuEnhancedClassifier.fit
+
+    def spy(self, X, y):
+        seen.append(np.asarray(X).copy())
+        return original_fit(self, X, y)
+
+    monkeypatch.setattr(AuEnhancedClassifier, "fit", spy)
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    _, final = evaluate_sklearn("au_enhanced", inputs, folds, params)
+    fold_list = list(iter_folds(folds, "frame"))
+    assert len(seen) == len(fold_list)
+    for X, fold in zip(seen, fold_list):
+        expected = models.sklearn_features("au_enhanced", inputs, fold.train)
+        assert np.array_equal(X, expected)  # exactly the training samples
+        held_out = np.isin(inputs.sample_subject, [fold.name])
+        assert not np.isin(X[:, -1], inputs.embeddings[held_out, -1]).any()
+    assert len(final.kmeans_.labels_) == len(inputs.sample_clip)  # final: every sample
+    assert final.scaler_.n_samples_seen_ == len(inputs.sample_clip)
+
+
+def test_keras_standardiser_statistics_come_from_the_training_samples(inputs, params):
+    spec = models.KERAS_SPECS["ann"]
+    trainer = KerasTrainer(
+        lambda: spec.build(inputs, params["models"]["ann"], params),
+        lambda: __import__("keras").optimizers.SGD(0.01),
+        "float32",
+        spec.standardisers,
+    )
+    train = np.arange(0, 30)
+    x = {"embedding": inputs.embeddings[train]}
+    trainer.fit(
+        x,
+        inputs.sample_y[train],
+        sample_weight=np.ones(30),
+        validation=None,
+        n_classes=3,
+        settings={"epochs": 1, "batch_size": 16, "patience": 1},
+        seed=1,
+    )
+    layer = trainer.model.get_layer("embedding_scale")
+    assert np.allclose(
+        layer.moving_mean.numpy(), inputs.embeddings[train].mean(axis=0), atol=1e-5
+    )
+    assert np.allclose(
+        layer.moving_variance.numpy(), inputs.embeddings[train].var(axis=0), atol=1e-4
+    )
+
+
+def test_a_reused_keras_model_gives_each_fold_the_result_of_a_fresh_one(inputs, params):
+    """Reset per fold: a fold's predictions do not depend on the folds before it."""
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    alone = folds[(folds["fold"] == "s2")]
+    after_others = folds[folds["fold"].isin(["s0", "s1", "s2"])]
+    first, _ = evaluate_keras("ann", inputs, alone, params)
+    second, _ = evaluate_keras("ann", inputs, after_others, params)
+    second = second[second["fold"] == "s2"].reset_index(drop=True)
+    prob = [c for c in first.columns if c.startswith("prob_")]
+    assert np.allclose(first[prob], second[prob], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_handles_a_class_missing_from_a_training_fold(name, params):
+    """Only s0 shows 'surprise': its LOSO fold trains without that class."""
+    inputs = make_inputs(
+        {
+            "s0": ["negative", "positive", "surprise"],
+            "s1": ["negative", "positive"],
+            "s2": ["negative", "positive"],
+        }
+    )
+    folds = make_folds(inputs.to_arrays(), {**params, "protocols": ["loso"]})
+    predictions, final = _evaluate(name, inputs, folds, params)
+    s0 = predictions[predictions["fold"] == "s0"]
+    assert len(s0) and set(s0["y_true"]) == {"negative", "positive", "surprise"}
+    assert np.allclose(
+        s0[["prob_negative", "prob_positive", "prob_surprise"]].sum(axis=1),
+        1,
+        atol=1e-4,
+    )
+    if name in models.SKLEARN_MODELS:  # never seen in training: scored 0
+        assert (s0["prob_surprise"] == 0).all()
+    assert final is not None
+
+
+def test_a_single_class_training_fold_predicts_that_class():
+    X = np.zeros((4, 3))
+    fitted = fit_estimator(
+        models.sklearn_template(
+            "svm", {"C": 1, "kernel": "rbf", "gamma": "scale"}, None, 0
+        ),
+        X,
+        np.array([2, 2, 2, 2]),
+    )
+    assert class_scores(fitted, X, 3)[:, 2].tolist() == [1, 1, 1, 1]
+
+
+def test_balanced_weights():
+    weights = balanced_sample_weights(np.array([0, 0, 0, 1]), True)
+    assert weights.tolist() == pytest.approx([4 / 6, 4 / 6, 4 / 6, 2.0])
+    assert balanced_sample_weights(np.array([0, 1]), False).tolist() == [1, 1]
+
+
+def test_flow_flip_negates_horizontal_flow():
+    flow = np.arange(2 * 3 * 3 * 2, dtype=np.float32).reshape(2, 3, 3, 2)
+    flipped = models.flip_flow(flow, ["u", "v"])
+    assert np.array_equal(flipped[..., 0], -flow[:, :, ::-1, 0])
+    assert np.array_equal(flipped[..., 1], flow[:, :, ::-1, 1])
+
+
+def test_predictions_table(inputs, params):
+    folds = build_folds(inputs, params)
+    predictions, _ = evaluate_sklearn("svm", inputs, folds, params)
+    assert set(predictions["protocol"]) == {"paper_random_split", "loso"}
+    assert {
+        "data_source",
+        "protocol",
+        "model",
+        "fold",
+        "clip",
+        "frame",
+        "y_true",
+        "y_pred",
+        "prob_negative",
+        "prob_positive",
+        "prob_surprise",
+    } <= set(predictions.columns)
+    assert (predictions["level"] == "frame").all()
+    flow, _ = evaluate_keras("flow_cnn", inputs, folds, params)
+    loso = flow[flow["protocol"] == "loso"]
+    assert len(loso) == len(inputs.clip_y)  # one sample per clip
+    assert (loso["level"] == "clip").all() and (loso["frame"] == -1).all()
+    pooled = pool_predictions(predictions, flow)
+    assert len(pooled[(pooled["model"] == "flow_cnn")]) == len(flow)  # passed through
+    svm_clips = pooled[(pooled["model"] == "svm") & (pooled["level"] == "clip")]
+    assert len(svm_clips[svm_clips["protocol"] == "loso"]) == len(inputs.clip_y)
+    assert isinstance(predictions, pd.DataFrame)

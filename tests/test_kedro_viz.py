@@ -1,0 +1,171 @@
+"""kedro-viz on the project: `kedro viz build` in a real headless Chromium, `kedro viz run`'s API.
+
+Neither needs the pipelines' data: kedro-viz reads the registry and the catalog.
+Set ``ME_EMOTION_UPDATE_SCREENSHOTS=1`` to copy the screenshot into docs/images/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, make_project_copy
+from tests.pipelines.reporting import chromium
+
+# A node of every stage, as kedro-viz shows them once the casme2 pipeline is expanded.
+NODES = [
+    "build_clip_index",
+    "sample_frames",
+    "detect_faces",
+    "crop_faces",
+    "embed_face_crops",
+    "extract_flow_features",
+    "train_hybrid_micronet",
+    "compute_metrics",
+    "plot_confusion_matrices",
+    "render_report",
+]
+# kedro-viz lays the DAG out in layer bands, top to bottom, in data-flow order.
+# models (fitted) and model_output (predictions) come from the same nodes, so
+# their relative order is kedro-viz' choice.
+LAYERS = ["raw", "intermediate", "primary", "feature", "model_input", "reporting"]
+MODEL_LAYERS = {"models", "model_output"}
+
+
+def _in_flow_order(layers: list[str]) -> bool:
+    """Every layer present, ``LAYERS`` in order, the model layers before reporting."""
+    if not set(LAYERS) | MODEL_LAYERS <= set(layers):
+        return False
+    positions = [layers.index(layer) for layer in LAYERS]
+    report = layers.index("reporting")
+    return positions == sorted(positions) and all(
+        layers.index("model_input") < layers.index(m) < report for m in MODEL_LAYERS
+    )
+
+
+# Turns off kedro-viz' "new feature" pop-ups (its settings live in localStorage),
+# then opens the casme2 pipeline with every modular pipeline expanded.
+PREPARE = """<!DOCTYPE html><script>
+localStorage.setItem("KedroViz", JSON.stringify({showFeatureHints: false}));
+location.replace("/?pid=casme2&expandAllPipelines=true");
+</script>"""
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def _kedro(
+    project: Path, *args: str, timeout_s: float = 120
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", *args],
+        cwd=project,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def viz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`kedro viz build` of a project copy (no data); returns its build/ folder."""
+    project = make_project_copy(tmp_path_factory.mktemp("viz_project"))
+    done = _kedro(project, "viz", "build")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    build = project / "build"
+    assert (build / "index.html").exists()
+    (build / "prepare.html").write_text(PREPARE)
+    return build
+
+
+def _text(dom: str) -> str:
+    """Visible text of a dumped DOM, one space between words."""
+    dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+
+
+def test_static_site_shows_every_stage_in_chromium(viz_build: Path, tmp_path: Path):
+    chromium.require_chromium()
+    with chromium.serve(viz_build) as url:
+        dom = chromium.dump_dom(f"{url}/?pid=casme2&expandAllPipelines=true")
+        shot = chromium.screenshot(
+            f"{url}/prepare.html", tmp_path / "kedro_viz.png", size=(1600, 1000)
+        )
+    text = _text(dom)
+    missing = [name for name in NODES if name not in text.split()]
+    assert not missing, f"kedro-viz page lacks nodes {missing}"
+    # the layer bands as drawn, top to bottom
+    labels = re.findall(
+        r'data-id="layer-label--(\w+)"[^>]*translateY\((-?[\d.]+)px\)', dom
+    )
+    bands = [name for name, _ in sorted(labels, key=lambda label: float(label[1]))]
+    assert _in_flow_order(bands), bands
+    assert shot.stat().st_size > 50_000
+    chromium.keep_copy(shot, PROJECT_ROOT / "docs/images/kedro_viz_casme2.png")
+
+
+def test_build_lists_the_pipelines_and_their_layers(viz_build: Path):
+    main = json.loads((viz_build / "api" / "main").read_text())
+    assert {p["id"] for p in main["pipelines"]} >= {
+        "casme2",
+        "samm",
+        "composite",
+        "synthetic",
+    }
+    assert _in_flow_order(main["layers"]), main["layers"]
+    datasets = [n for n in main["nodes"] if n["type"] == "data"]
+    unlayered = sorted(n["name"] for n in datasets if not n.get("layer"))
+    assert not unlayered, f"datasets without a kedro-viz layer: {unlayered}"
+
+
+def test_viz_run_serves_the_project(tmp_path: Path):
+    """`kedro viz run` starts on the project and its API lists the casme2 nodes."""
+    project = make_project_copy(tmp_path / "project")
+    port = chromium.free_port()
+    log = tmp_path / "viz_run.log"
+    command = [sys.executable, "-m", "kedro", "viz", "run", "--no-browser"]
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [*command, "--port", str(port)],
+            cwd=project,
+            env=_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the server is a child of it
+        )
+    try:
+        body = _wait_for_api(f"http://127.0.0.1:{port}/api/main", server, timeout_s=120)
+        assert body is not None, (
+            f"kedro viz run did not answer within 120 s (exit code {server.poll()}):\n"
+            + log.read_text()[-3000:]
+        )
+        names = {n["name"] for n in body["nodes"]}
+        assert {"build_clip_index", "render_report"} <= names
+    finally:
+        # kedro viz run serves from a multiprocessing child: stop the whole group
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def _wait_for_api(url: str, server: subprocess.Popen, timeout_s: float) -> dict | None:
+    """The JSON at ``url`` once the server answers; None if it exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                return json.loads(response.read())
+        except OSError:  # not listening yet
+            time.sleep(0.5)
+    return None
