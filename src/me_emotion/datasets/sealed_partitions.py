@@ -1,4 +1,5 @@
-"""A PartitionedDataset that exists only once every partition has been written.
+"""A PartitionedDataset that exists only once every partition has been written,
+and that rewrites only the partitions whose inputs changed.
 
 A plain ``PartitionedDataset`` "exists" as soon as one partition file does, so
 a run interrupted half-way through a lazily-saved stage leaves a folder that
@@ -6,24 +7,37 @@ a run interrupted half-way through a lazily-saved stage leaves a folder that
 quietly see only part of the clips. This subclass writes a ``_SEALED`` marker
 after the last partition and removes it before writing the first: ``exists()``
 means "completely written", and loading an unsealed folder is an error.
+
+Incremental saves: when the saved values carry fingerprints
+(``me_emotion.fingerprint.Fingerprinted``), the seal records them, and the
+next save leaves every partition whose fingerprint is unchanged (and whose
+file is there) as it is, without calling its computation; partitions that
+are no longer in the data are deleted. Loaded values carry their recorded
+fingerprints, so the next stage can chain them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
 from collections.abc import Callable
+from copy import deepcopy
 from typing import Any
 
 import fsspec
 from kedro.io import DatasetError
 from kedro_datasets.partitions import PartitionedDataset
 
+from me_emotion.fingerprint import Fingerprinted, fingerprint_of
+
 SEAL_FILE = "_SEALED"
+
+logger = logging.getLogger(__name__)
 
 
 class SealedPartitionedDataset(PartitionedDataset):
-    """``PartitionedDataset`` with a completion marker.
+    """``PartitionedDataset`` with a completion marker and incremental saves.
 
     Same arguments as ``partitions.PartitionedDataset``; ``filename_suffix`` is
     required, so the marker file is never listed as a partition.
@@ -44,31 +58,88 @@ class SealedPartitionedDataset(PartitionedDataset):
             f"{path.rstrip('/')}/{SEAL_FILE}", **kwargs.get("fs_args", None) or {}
         )
 
-    def _sealed_count(self) -> int | None:
-        """Partitions recorded by the last complete save, or None if unsealed."""
+    def _read_seal(self) -> dict[str, Any] | None:
+        """The last complete save's record, or None if unsealed."""
         if not self._seal_fs.exists(self._seal_path):
             return None
         with self._seal_fs.open(self._seal_path, "r") as file:
-            return int(json.load(file)["partitions"])
+            return json.load(file)
+
+    def fingerprints(self) -> dict[str, str | None]:
+        """``{partition: fingerprint}`` recorded by the last complete save."""
+        seal = self._read_seal() or {}
+        return dict(seal.get("fingerprints") or {})
 
     def load(self) -> dict[str, Callable[[], Any]]:
-        count = self._sealed_count()
-        if count is None:
+        seal = self._read_seal()
+        if seal is None:
             raise DatasetError(
                 f"'{self._path}' is missing or was not completely written (no "
                 f"{SEAL_FILE} marker: an interrupted run?). Re-run the node that "
                 "writes it, e.g. kedro run --pipelines=<dataset> without "
                 "--only-missing-outputs."
             )
-        return {} if count == 0 else super().load()
+        if not _partition_count(seal):
+            return {}
+        recorded = seal.get("fingerprints") or {}
+        return {
+            key: Fingerprinted(load, recorded.get(key))
+            for key, load in super().load().items()
+        }
 
     def save(self, data: dict[str, Any]) -> None:
+        previous = self.fingerprints() if self._overwrite else {}
         if self._seal_fs.exists(self._seal_path):
             self._seal_fs.rm(self._seal_path)
-        super().save(data)
+        existing = set(self._existing_partitions())
+        fingerprints = {key: fingerprint_of(value) for key, value in data.items()}
+        unchanged = {
+            key
+            for key, value in fingerprints.items()
+            if value is not None and previous.get(key) == value and key in existing
+        }
+        if self._overwrite:
+            for key in existing - set(data):
+                self._filesystem.rm(self._partition_to_path(key))
+        to_write = {key: value for key, value in data.items() if key not in unchanged}
+        if hasattr(data, "restrict"):
+            data.restrict(set(to_write))  # prefetch only what will be written
+        if unchanged:
+            logger.info(
+                "%s: %d of %d partitions unchanged (same inputs and parameters), "
+                "%d to compute",
+                self._path,
+                len(unchanged),
+                len(data),
+                len(to_write),
+            )
+        self._write_partitions(to_write)
         self._seal_fs.makedirs(posixpath.dirname(self._seal_path), exist_ok=True)
         with self._seal_fs.open(self._seal_path, "w") as file:
-            json.dump({"partitions": len(data)}, file)
+            json.dump({"partitions": sorted(data), "fingerprints": fingerprints}, file)
+        self._invalidate_caches()
+
+    def _existing_partitions(self) -> list[str]:
+        if not self._filesystem.exists(self._normalized_path):
+            return []
+        self._invalidate_caches()
+        return [self._path_to_partition(path) for path in self._list_partitions()]
+
+    def _write_partitions(self, data: dict[str, Any]) -> None:
+        """``PartitionedDataset.save``'s loop, without deleting the folder first."""
+        for partition_id, partition_data in sorted(data.items()):
+            kwargs = deepcopy(self._dataset_config)
+            partition = self._partition_to_path(partition_id)
+            kwargs[self._filepath_arg] = self._join_protocol(partition)
+            dataset = self._dataset_type(**kwargs)  # type: ignore[operator]
+            if callable(partition_data) and self._save_lazily:
+                partition_data = partition_data()  # noqa: PLW2901
+            dataset.save(partition_data)
 
     def _exists(self) -> bool:
-        return self._sealed_count() is not None
+        return self._read_seal() is not None
+
+
+def _partition_count(seal: dict[str, Any]) -> int:
+    partitions = seal["partitions"]
+    return len(partitions) if isinstance(partitions, list) else int(partitions)
