@@ -24,6 +24,7 @@ import inspect
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,7 @@ class IncrementalRunner(SequentialRunner):
                 logger.info("Skipped node (inputs unchanged): %s", node.name)
                 continue
             self._stamp_file(node).unlink(missing_ok=True)  # stale until it succeeds
+            start = time.perf_counter()
             try:
                 Task(
                     node=node,
@@ -181,7 +183,9 @@ class IncrementalRunner(SequentialRunner):
                     indent=1,
                 )
             )
-            logger.info("Completed node: %s", node.name)
+            logger.info(
+                "Completed node: %s (%.1f s)", node.name, time.perf_counter() - start
+            )
         logger.info(
             "IncrementalRunner: %d node(s) run, %d skipped as unchanged (%s)",
             len(done),
