@@ -2,14 +2,39 @@
 from the Kedro defaults. For further information, including these default values, see
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
-# Instantiated project hooks.
-# For example, after creating a hooks.py and defining a ProjectHooks class there, do
-# from me_emotion.hooks import ProjectHooks
-# Hooks are executed in a Last-In-First-Out (LIFO) order.
-# HOOKS = (ProjectHooks(),)
+import warnings
 
-# Installed plugins for which to disable hook auto-registration.
-# DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+from me_emotion.tracking import tracking_hooks
+
+# Kedro warns once per process when a node reads a dataset of another namespace
+# ("One or more dataset names contain '.'"). The composite pipeline does that by
+# design (composite.casme2 reads casme2.clip_index through Pipeline(inputs=...),
+# Kedro's own way to join namespaces; kedro-org/kedro#5021), so the warning
+# says nothing about a user's project or data.
+warnings.filterwarnings(
+    "ignore",
+    message=r"One or more dataset names contain '\.' characters",
+    category=UserWarning,
+)
+# Kedro's config loader (and kedro-mlflow) call OmegaConf.register_new_resolver,
+# which omegaconf 2.4 deprecates: printed on every command, nothing to act on here.
+warnings.filterwarnings(
+    "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
+)
+# With the tracking extra: mlflow asks kedro-mlflow's own model class for type hints.
+warnings.filterwarnings(
+    "ignore",
+    message=r"(?s).*Add type hints to the `predict` method",
+    category=UserWarning,
+)
+
+# Instantiated project hooks. Hooks are executed in a Last-In-First-Out (LIFO) order.
+# Experiment tracking (me_emotion/tracking.py) only where the `tracking` extra is installed.
+HOOKS = (*tracking_hooks(),)
+
+# Installed plugins for which to disable hook auto-registration: the tracking
+# hooks drive kedro-mlflow's hook themselves (pluggy reports either spelling).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
 
 # Class that manages the KedroSession.
 # from kedro.framework.session import KedroSession
