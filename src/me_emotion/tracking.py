@@ -197,7 +197,8 @@ class TrackingHooks:
     ``settings.py``): it reads ``conf/*/mlflow.yml``, opens the run before the
     pipeline and closes it after. Parameters are logged once before the run
     and results once after it, both in the main process, instead of from each
-    node.
+    node. kedro-mlflow's metric datasets (whose names its catalog hook fills
+    in) are not used: the metrics come from the metrics table.
     """
 
     def __init__(self) -> None:
@@ -215,26 +216,6 @@ class TrackingHooks:
 
         self._mlflow_hook = MlflowHook()
         self._mlflow_hook.after_context_created(context)
-
-    @hook_impl
-    def after_catalog_created(  # noqa: PLR0917 - Kedro's hook signature
-        self,
-        catalog,
-        conf_catalog,
-        conf_creds,
-        parameters,
-        save_version,
-        load_versions,
-    ) -> None:
-        if self._mlflow_hook is not None:
-            self._mlflow_hook.after_catalog_created(
-                catalog,
-                conf_catalog,
-                conf_creds,
-                parameters,
-                save_version,
-                load_versions,
-            )
 
     @hook_impl
     def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
