@@ -77,13 +77,15 @@ def _key(name: str) -> str:
     return _UNSAFE.sub("_", name)
 
 
-def _param_value(value: Any) -> str:
-    text = str(value)
-    return (
-        text
-        if len(text) <= PARAM_VALUE_LIMIT
-        else text[: PARAM_VALUE_LIMIT - 3] + "..."
-    )
+def as_params(tree: Any, prefix: str) -> dict[str, str]:
+    """:func:`flatten`, with keys and values as MLflow accepts them (text, truncated)."""
+    params = {}
+    for key, value in flatten(tree, prefix).items():
+        text = str(value)
+        if len(text) > PARAM_VALUE_LIMIT:
+            text = text[: PARAM_VALUE_LIMIT - 3] + "..."
+        params[_key(key)] = text
+    return params
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -101,8 +103,7 @@ def run_parameters(pipeline: Pipeline, catalog: CatalogProtocol) -> dict[str, st
     params: dict[str, str] = {}
     for name in sorted(pipeline.inputs()):
         if name.startswith("params:"):
-            flat = flatten(catalog.load(name), name.removeprefix("params:"))
-            params.update({_key(k): _param_value(v) for k, v in flat.items()})
+            params.update(as_params(catalog.load(name), name.removeprefix("params:")))
     return params
 
 
@@ -168,18 +169,18 @@ def log_results(pipeline: Pipeline, catalog: CatalogProtocol) -> None:
     """Log data sources, metrics and the reporting/models files to the active run."""
     import mlflow  # noqa: PLC0415 - the optional extra
 
-    datasets = pipeline.datasets()
     sources = set()
-    for name in sorted(datasets):
+    for name in sorted(pipeline.datasets()):
         namespace, short = _split(name)
-        if not namespace or not catalog.exists(name):
+        if not namespace or short not in ("data_source", "metrics"):
+            continue
+        if not catalog.exists(name):  # e.g. a slice that stops before reporting
             continue
         if short == "data_source":
             summary = catalog.load(name)
             sources.add(str(summary.get("source", "unknown")))
-            flat = flatten(summary, f"{namespace}.data_source")
-            mlflow.log_params({_key(k): _param_value(v) for k, v in flat.items()})
-        elif short == "metrics":
+            mlflow.log_params(as_params(summary, f"{namespace}.data_source"))
+        else:
             mlflow.log_metrics(metric_values(namespace, catalog.load(name)))
     if sources:
         mlflow.set_tag("data_source", "+".join(sorted(sources)))
