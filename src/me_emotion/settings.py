@@ -21,12 +21,6 @@ warnings.filterwarnings(
 warnings.filterwarnings(
     "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
 )
-# With the tracking extra: mlflow asks kedro-mlflow's own model class for type hints.
-warnings.filterwarnings(
-    "ignore",
-    message=r"(?s).*Add type hints to the `predict` method",
-    category=UserWarning,
-)
 
 # Instantiated project hooks. Hooks are executed in a Last-In-First-Out (LIFO) order.
 # Experiment tracking (me_emotion/tracking.py) only where the `tracking` extra is installed.
