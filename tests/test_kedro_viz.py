@@ -1,4 +1,4 @@
-"""kedro-viz on the project: `kedro viz build` in a real headless Chromium, `kedro viz run`'s API.
+"""kedro-viz on the project: `kedro viz build` (with previews) in a real headless Chromium, `kedro viz run`'s API.
 
 Neither needs the pipelines' data: kedro-viz reads the registry and the catalog.
 Set ``ME_EMOTION_UPDATE_SCREENSHOTS=1`` to copy the screenshot into docs/images/.
@@ -185,6 +185,28 @@ def test_static_build_holds_the_previews(viz_build: Path, name: str):
         assert preview["data"][0]["type"] == "heatmap"
     else:
         assert preview.startswith("iVBOR")  # base64 of the PNG signature
+
+
+# What kedro-viz' side panel draws for each preview type, as found in the DOM.
+PREVIEW_MARKUP = {
+    "TablePreview": r'class="preview-table[^"]*".*?hybrid_micronet',
+    "PlotlyPreview": r'class="pipeline-plotly-chart pipeline-plotly__preview".*?class="main-svg"',
+    "ImagePreview": r'class="pipeline-metadata__plot-image"[^>]*src="data:image/png;base64,iVBOR',
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREVIEWS))
+def test_static_site_shows_the_preview_in_chromium(viz_build: Path, name: str):
+    """Selecting the dataset (``sid``) opens the side panel with its preview drawn."""
+    chromium.require_chromium()
+    main = json.loads((viz_build / "api" / "main").read_text())
+    (node,) = [n for n in main["nodes"] if n["name"] == name]
+    with chromium.serve(viz_build) as url:
+        dom = chromium.dump_dom(
+            f"{url}/?pid=casme2&sid={node['id']}&sn={name}&expandAllPipelines=true"
+        )
+    assert 'class="pipeline-metadata pipeline-metadata--visible' in dom
+    assert re.search(PREVIEW_MARKUP[PREVIEWS[name]], dom, flags=re.S), name
 
 
 def test_viz_run_serves_the_project(tmp_path: Path):
