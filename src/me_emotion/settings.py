@@ -2,25 +2,13 @@
 from the Kedro defaults. For further information, including these default values, see
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
-import warnings
-
+from me_emotion.noise import silence_dependency_noise
 from me_emotion.tracking import tracking_hooks
 
-# Kedro warns once per process when a node reads a dataset of another namespace
-# ("One or more dataset names contain '.'"). The composite pipeline does that by
-# design (composite.casme2 reads casme2.clip_index through Pipeline(inputs=...),
-# Kedro's own way to join namespaces; kedro-org/kedro#5021), so the warning
-# says nothing about a user's project or data.
-warnings.filterwarnings(
-    "ignore",
-    message=r"One or more dataset names contain '\.' characters",
-    category=UserWarning,
-)
-# Kedro's config loader (and kedro-mlflow) call OmegaConf.register_new_resolver,
-# which omegaconf 2.4 deprecates: printed on every command, nothing to act on here.
-warnings.filterwarnings(
-    "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
-)
+# Kedro's "dataset names contain '.'" warning (the composite pipeline reads other
+# namespaces' datasets by design), omegaconf's deprecation of an API Kedro calls,
+# TensorFlow's expected retracing notice: none is about the project (noise.py).
+silence_dependency_noise()
 
 # Instantiated project hooks. Hooks are executed in a Last-In-First-Out (LIFO) order.
 # Experiment tracking (me_emotion/tracking.py) only where the `tracking` extra is installed.
