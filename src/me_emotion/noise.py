@@ -7,6 +7,7 @@ any pipeline is built. Each filter matches one message, and says why here.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import warnings
 
@@ -39,7 +40,13 @@ class DropMessages(logging.Filter):
 
 
 def silence_dependency_noise() -> None:
-    """Install the filters of ``WARNINGS`` and ``LOG_RECORDS`` (idempotent)."""
+    """Install the filters of ``WARNINGS`` and ``LOG_RECORDS`` (idempotent).
+
+    Also defaults ``TF_CPP_MIN_LOG_LEVEL`` to 2 (as the scripts export it):
+    TensorFlow's C++ start-up notices (CPU instruction sets) then stay quiet
+    when ``kedro`` is run directly. It acts only before TensorFlow is imported.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for message, category in WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
     for name, pattern in LOG_RECORDS:
