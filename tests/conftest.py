@@ -20,6 +20,8 @@ from kedro.framework.startup import bootstrap_project
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Where the tracking extra is installed, only tests/test_tracking.py turns it on.
+os.environ["ME_EMOTION_TRACKING"] = "off"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TINY = {"synthetic": {"size": "tiny"}}

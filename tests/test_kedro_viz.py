@@ -1,4 +1,4 @@
-"""kedro-viz on the project: `kedro viz build` in a real headless Chromium, `kedro viz run`'s API.
+"""kedro-viz on the project: `kedro viz build` (with previews) in a real headless Chromium, `kedro viz run`'s API.
 
 Neither needs the pipelines' data: kedro-viz reads the registry and the catalog.
 Set ``ME_EMOTION_UPDATE_SCREENSHOTS=1`` to copy the screenshot into docs/images/.
@@ -16,6 +16,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import cv2
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from tests.conftest import PROJECT_ROOT, make_project_copy
@@ -78,11 +82,44 @@ def _kedro(
     )
 
 
+# Datasets with a kedro-viz preview, and the preview type each should get.
+PREVIEWS = {
+    "casme2.metrics": "TablePreview",
+    "casme2.confusion_matrices_plot": "PlotlyPreview",
+    "casme2.face_contact_sheet": "ImagePreview",
+}
+
+
+def _write_reporting_outputs(project: Path) -> None:
+    """Small stand-ins for the files a casme2 run writes, for the previews to show."""
+    folder = project / "data/08_reporting/casme2"
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "protocol": ["loso", "loso"],
+            "model": ["hybrid_micronet", "svm"],
+            "level": ["clip", "clip"],
+            "uf1": [0.41, 0.37],
+            "uar": [0.43, 0.39],
+        }
+    ).to_csv(folder / "metrics.csv", index=False)
+    figure = go.Figure(go.Heatmap(z=[[3, 1], [0, 4]], x=["a", "b"], y=["a", "b"]))
+    figure.update_layout(title="confusion matrix (preview test)")
+    (folder / "confusion_matrices.json").write_text(figure.to_json())
+    sheet = np.tile(np.arange(64, dtype=np.uint8), (32, 1))
+    cv2.imwrite(str(folder / "face_contact_sheet.png"), sheet)
+
+
 @pytest.fixture(scope="module")
 def viz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`kedro viz build` of a project copy (no data); returns its build/ folder."""
+    """`kedro viz build --include-previews` of a project copy; returns its build/ folder.
+
+    The copy holds only three reporting files (see ``PREVIEWS``); every other
+    dataset is missing, which kedro-viz reports and builds without a preview.
+    """
     project = make_project_copy(tmp_path_factory.mktemp("viz_project"))
-    done = _kedro(project, "viz", "build")
+    _write_reporting_outputs(project)
+    done = _kedro(project, "viz", "build", "--include-previews")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     build = project / "build"
     assert (build / "index.html").exists()
@@ -128,6 +165,48 @@ def test_build_lists_the_pipelines_and_their_layers(viz_build: Path):
     datasets = [n for n in main["nodes"] if n["type"] == "data"]
     unlayered = sorted(n["name"] for n in datasets if not n.get("layer"))
     assert not unlayered, f"datasets without a kedro-viz layer: {unlayered}"
+
+
+def _node_details(build: Path, name: str) -> dict:
+    main = json.loads((build / "api" / "main").read_text())
+    (node,) = [n for n in main["nodes"] if n["name"] == name]
+    return json.loads((build / "api" / "nodes" / node["id"]).read_text())
+
+
+@pytest.mark.parametrize("name", sorted(PREVIEWS))
+def test_static_build_holds_the_previews(viz_build: Path, name: str):
+    details = _node_details(viz_build, name)
+    assert details.get("preview_type") == PREVIEWS[name], details
+    preview = details["preview"]
+    if PREVIEWS[name] == "TablePreview":
+        assert preview["columns"][:3] == ["protocol", "model", "level"]
+        assert len(preview["data"]) == 2
+    elif PREVIEWS[name] == "PlotlyPreview":
+        assert preview["data"][0]["type"] == "heatmap"
+    else:
+        assert preview.startswith("iVBOR")  # base64 of the PNG signature
+
+
+# What kedro-viz' side panel draws for each preview type, as found in the DOM.
+PREVIEW_MARKUP = {
+    "TablePreview": r'class="preview-table[^"]*".*?hybrid_micronet',
+    "PlotlyPreview": r'class="pipeline-plotly-chart pipeline-plotly__preview".*?class="main-svg"',
+    "ImagePreview": r'class="pipeline-metadata__plot-image"[^>]*src="data:image/png;base64,iVBOR',
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREVIEWS))
+def test_static_site_shows_the_preview_in_chromium(viz_build: Path, name: str):
+    """Selecting the dataset (``sid``) opens the side panel with its preview drawn."""
+    chromium.require_chromium()
+    main = json.loads((viz_build / "api" / "main").read_text())
+    (node,) = [n for n in main["nodes"] if n["name"] == name]
+    with chromium.serve(viz_build) as url:
+        dom = chromium.dump_dom(
+            f"{url}/?pid=casme2&sid={node['id']}&sn={name}&expandAllPipelines=true"
+        )
+    assert 'class="pipeline-metadata pipeline-metadata--visible' in dom
+    assert re.search(PREVIEW_MARKUP[PREVIEWS[name]], dom, flags=re.S), name
 
 
 def test_viz_run_serves_the_project(tmp_path: Path):

@@ -2,14 +2,21 @@
 from the Kedro defaults. For further information, including these default values, see
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
-# Instantiated project hooks.
-# For example, after creating a hooks.py and defining a ProjectHooks class there, do
-# from me_emotion.hooks import ProjectHooks
-# Hooks are executed in a Last-In-First-Out (LIFO) order.
-# HOOKS = (ProjectHooks(),)
+from me_emotion.noise import silence_dependency_noise
+from me_emotion.tracking import tracking_hooks
 
-# Installed plugins for which to disable hook auto-registration.
-# DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+# Kedro's "dataset names contain '.'" warning (the composite pipeline reads other
+# namespaces' datasets by design), omegaconf's deprecation of an API Kedro calls,
+# TensorFlow's expected retracing notice: none is about the project (noise.py).
+silence_dependency_noise()
+
+# Instantiated project hooks. Hooks are executed in a Last-In-First-Out (LIFO) order.
+# Experiment tracking (me_emotion/tracking.py) only where the `tracking` extra is installed.
+HOOKS = (*tracking_hooks(),)
+
+# Installed plugins for which to disable hook auto-registration: the tracking
+# hooks drive kedro-mlflow's hook themselves (pluggy reports either spelling).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
 
 # Class that manages the KedroSession.
 # from kedro.framework.session import KedroSession
