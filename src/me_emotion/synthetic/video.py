@@ -358,8 +358,10 @@ class VideoScene:
             motions = (
                 BLINK_MOTIONS if e["event"] == "blink" else au_points(e["action_units"])
             )
+            # the largest landmark motion of every recipe is the planned amplitude
+            largest = max(math.hypot(dx, dy) for _, dx, dy in motions)
             points = landmark_motions(
-                self.subject, motions, e["amplitude"] * self.face_px
+                self.subject, motions, e["amplitude"] * self.face_px / largest
             )
             region, local = _local_field(points, sigmas[e["event"]], canvas.shape[:2])
             self.expressions.append(

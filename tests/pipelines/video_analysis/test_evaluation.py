@@ -200,6 +200,12 @@ def test_empty_predictions_give_zero_recall():
     assert math.isnan(pooled.precision)
 
 
+def test_an_empty_table_without_columns_means_nothing_spotted():
+    result = evaluate_spotting(pd.DataFrame(), _truth(), PARAMS)
+    pooled = result.set_index(["video", "kind"]).loc[("ALL", "micro")]
+    assert (pooled.n_spotted, pooled.fn, pooled.f1) == (0, 4, 0.0)
+
+
 def test_empty_truth_makes_every_interval_a_false_positive():
     truth = _truth()
     distractors_only = truth[truth["event"] == "blink"]
@@ -230,6 +236,7 @@ def test_a_stricter_threshold_drops_partial_matches():
     [
         (lambda t: t.drop(columns="kind"), "lacks the columns"),
         (lambda t: t.assign(kind="nano"), "unknown kinds"),
+        (lambda t: t.assign(kind=np.nan), "unknown kinds"),
         (lambda t: t.assign(onset_frame=t["offset_frame"] + 1), "after offset_frame"),
     ],
 )

@@ -152,9 +152,13 @@ def evaluate_spotting(
         ``data_source``. Only videos with ground truth are evaluated.
     """
     threshold = float(params["iou_threshold"])
+    if intervals.empty:  # nothing spotted anywhere: a table without columns is fine
+        intervals = pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in (*INTERVAL_COLUMNS, "apex_frame")}
+        )
     _check_columns(intervals, INTERVAL_COLUMNS, "spotted intervals")
     _check_columns(ground_truth, TRUTH_COLUMNS, "ground truth")
-    unknown = sorted(set(intervals["kind"].dropna()) - set(KINDS))
+    unknown = sorted(set(intervals["kind"].astype(str)) - set(KINDS))
     if unknown:
         raise ValueError(f"spotted intervals have unknown kinds {unknown}; use {KINDS}")
     truth = ground_truth.assign(
