@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["ME_EMOTION_TRACKING"] = "off"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TINY = {"synthetic": {"size": "tiny"}}
+TINY = {"synthetic": {"size": "tiny"}, "synthetic_videos": {"size": "tiny"}}
 
 
 def make_project_copy(target: Path) -> Path:
