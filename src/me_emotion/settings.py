@@ -2,14 +2,15 @@
 from the Kedro defaults. For further information, including these default values, see
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
-# Instantiated project hooks.
-# For example, after creating a hooks.py and defining a ProjectHooks class there, do
-# from me_emotion.hooks import ProjectHooks
-# Hooks are executed in a Last-In-First-Out (LIFO) order.
-# HOOKS = (ProjectHooks(),)
+# Instantiated project hooks, executed in Last-In-First-Out (LIFO) order.
+# ProjectHooks: configuration checks, run lock, atomic saves (see hooks.py).
+from me_emotion.hooks import ProjectHooks  # noqa: E402
 
-# Installed plugins for which to disable hook auto-registration.
-# DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+HOOKS = (ProjectHooks(),)
+
+# kedro-telemetry's session hook writes a project_id into pyproject.toml (a
+# tracked file) unless telemetry is opted out: never let a run change it.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry",)
 
 # Class that manages the KedroSession.
 # from kedro.framework.session import KedroSession
