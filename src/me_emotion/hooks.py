@@ -175,11 +175,16 @@ def check_configuration(context: Any, runtime_params: dict[str, Any] | None) -> 
     if without_schema:
         logger.debug("parameter blocks without a schema: %s", without_schema)
     base_file = _conf_file(loader, loader.base_env, "globals.yml")
-    base_keys = set(yaml.safe_load(Path(base_file).read_text()) or {}) if Path(
-        base_file
-    ).is_file() else set()
+    base_keys = (
+        set(yaml.safe_load(Path(base_file).read_text()) or {})
+        if Path(base_file).is_file()
+        else set()
+    )
     validate_globals(
-        loader["globals"], base_keys, base_file, _conf_file(loader, run_env, "globals.yml")
+        loader["globals"],
+        base_keys,
+        base_file,
+        _conf_file(loader, run_env, "globals.yml"),
     )
 
 

@@ -247,7 +247,12 @@ BLOCKS: dict[str, Block] = {
             "seed": int,
             "size": str,
             "sizes": MapOf(
-                {"subjects": int, "clips_per_subject": int, "clip_frames": SIZE_PAIR}
+                {
+                    "subjects": int,
+                    "clips_per_subject": int,
+                    "clip_frames": SIZE_PAIR,
+                    "min_clips_per_emotion": int,
+                }
             ),
             "photos": ListOf(str),
             "folder_padding_frames": SIZE_PAIR,
@@ -295,15 +300,18 @@ BLOCKS: dict[str, Block] = {
 }
 
 
-def _type_name(spec: Any) -> str:
+def _type_name(spec: Any) -> str:  # noqa: PLR0911 - one return per spec kind
     if isinstance(spec, tuple):
         return " or ".join(_type_name(s) for s in spec)
     if spec is type(None):
         return "null"
     if isinstance(spec, type):
-        return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}.get(
-            spec, spec.__name__
-        )
+        return {
+            int: "an integer",
+            float: "a number",
+            str: "a string",
+            bool: "true/false",
+        }.get(spec, spec.__name__)
     if isinstance(spec, Choice):
         return f"one of {list(spec.values)}"
     if isinstance(spec, ListOf):
@@ -314,7 +322,7 @@ def _type_name(spec: Any) -> str:
     return "anything"
 
 
-def _matches(value: Any, spec: Any) -> bool:
+def _matches(value: Any, spec: Any) -> bool:  # noqa: PLR0911 - one return per spec kind
     """Whether ``value`` matches a scalar spec (type, tuple of specs, Choice)."""
     if spec is ANY:
         return True

@@ -73,9 +73,7 @@ class SealedPartitionedDataset(PartitionedDataset):
         """Why the folder is not a complete save, or None when it is."""
         seal = self.read_seal()
         if seal is None:
-            return (
-                f"no valid {SEAL_FILE} marker (never written, or an interrupted run)"
-            )
+            return f"no valid {SEAL_FILE} marker (never written, or an interrupted run)"
         sealed = set(seal["partitions"])
         present = (
             self._present_partitions()
@@ -87,9 +85,13 @@ class SealedPartitionedDataset(PartitionedDataset):
             return None
         parts = []
         if missing:
-            parts.append(f"{len(missing)} sealed partition(s) missing, e.g. {missing[:_LISTED]}")
+            parts.append(
+                f"{len(missing)} sealed partition(s) missing, e.g. {missing[:_LISTED]}"
+            )
         if extra:
-            parts.append(f"{len(extra)} partition(s) not in the seal, e.g. {extra[:_LISTED]}")
+            parts.append(
+                f"{len(extra)} partition(s) not in the seal, e.g. {extra[:_LISTED]}"
+            )
         return (
             f"its files do not match its {SEAL_FILE} marker ({len(sealed)} partitions): "
             + "; ".join(parts)

@@ -157,6 +157,7 @@ def _faceless_frames(
     clip: ClipFrames,
     crop: tuple[int, int, int, int],
     face: tuple[int, int, int, int],
+    *,
     cascade: Callable[[], Any],
     settings: HaarSettings,
     base: dict[str, Any],
@@ -175,8 +176,8 @@ def _faceless_frames(
             "frames_tried": 0,
             "frame": number,
             "reason": (
-                f"no face inside the clip's face box on frame {number} (black, "
-                "blurred or turned-away frame?): dropped from the clip"
+                "no face inside the clip's face box on this frame (black, blurred "
+                "or turned-away?): dropped from the clip"
             ),
         }
         for number in numbers
@@ -270,7 +271,7 @@ def _locate_face(
         tried, n_faces = len(search.frames_tried), search.n_faces
         crop = square_crop_box(face, height, width, params["margin"])
     dropped, frame_rejects = _faceless_frames(
-        clip, crop, face, cascade, settings, base, params
+        clip, crop, face, cascade=cascade, settings=settings, base=base, params=params
     )
     problem = _clip_without_faceless_frames(clip, dropped, params)
     if problem is not None:
@@ -390,7 +391,9 @@ def detect_faces(
     for reject in clip_rejects.head(5).itertuples(index=False):  # the table has them all
         logger.warning("%s %s rejected: %s", dataset, reject.partition, reject.reason)
     for reject in frame_rejects.head(5).itertuples(index=False):
-        logger.warning("%s %s: %s", dataset, reject.partition, reject.reason)
+        logger.warning(
+            "%s %s frame %d: %s", dataset, reject.partition, reject.frame, reject.reason
+        )
     return boxes, rejects
 
 
@@ -398,9 +401,10 @@ def _crop_clip(  # noqa: PLR0913 - bound with functools.partial per clip
     load: Callable[[], ClipFrames],
     box: tuple[int, int, int, int],
     frame_shape: tuple[int, int],
-    dropped_frames: list[int],
     params: dict[str, Any],
     progress: ProgressLog,
+    *,
+    dropped_frames: list[int],
 ) -> ClipFrames:
     clip = load()
     if len(dropped_frames):  # faceless frames (face_rejects) leave the clip
@@ -474,9 +478,9 @@ def crop_faces(
             sampled_frames[row.partition],
             box,
             (int(row.frame_height), int(row.frame_width)),
-            [int(number) for number in row.dropped_frames],
             params,
             progress,
+            dropped_frames=[int(number) for number in row.dropped_frames],
         )
     return prefetched(crops, workers)
 
