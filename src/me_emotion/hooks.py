@@ -163,6 +163,9 @@ def check_configuration(context: Any, runtime_params: dict[str, Any] | None) -> 
         default_run_env=loader.default_run_env,
         config_patterns=loader.config_patterns,
     )
+    without_schema = validate_parameters(context.params)
+    if without_schema:
+        logger.debug("parameter blocks without a schema: %s", without_schema)
     conf_params = without_runtime["parameters"]
     unknown = unknown_runtime_keys(runtime_params or {}, conf_params)
     if unknown:
@@ -171,9 +174,6 @@ def check_configuration(context: Any, runtime_params: dict[str, Any] | None) -> 
             f"(parameters_*.yml). Check the spelling, e.g. "
             f"`kedro run --params casme2.data_ingestion.class_set=all_labels`."
         )
-    without_schema = validate_parameters(context.params)
-    if without_schema:
-        logger.debug("parameter blocks without a schema: %s", without_schema)
     base_file = _conf_file(loader, loader.base_env, "globals.yml")
     base_keys = (
         set(yaml.safe_load(Path(base_file).read_text()) or {})
