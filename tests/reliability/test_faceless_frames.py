@@ -90,3 +90,14 @@ def test_clip_left_with_too_few_frames_is_rejected(face, face_params):
     clip_rows = rejects[rejects["frame"].isna()]
     assert "only 1 sampled frame(s) show a face" in clip_rows["reason"].iloc[0]
     assert rejects["frame"].dropna().tolist() == [101, 102]
+
+
+def test_clip_without_a_face_before_its_apex_is_rejected(face, face_params):
+    """The flow starts before the apex: a clip whose pre-apex frames are all black has none."""
+    black = np.zeros_like(face)
+    clips = {"sub01/black_onset": _clip([black, black, face, face], apex_position=2)}
+    lazy = {key: (lambda clip=clip: clip) for key, clip in clips.items()}
+    boxes, rejects = detect_faces(_clip_index(clips), lazy, face_params)
+    assert boxes.empty
+    reason = rejects.loc[rejects["frame"].isna(), "reason"].iloc[0]
+    assert "no face on any sampled frame before the apex 102" in reason

@@ -196,6 +196,12 @@ def _clip_without_faceless_frames(
             f"no face on the apex frame {clip.apex} (frames without one: {dropped}); "
             "the clip has no usable apex"
         )
+    before_apex = {int(n) for n in clip.frame_numbers if n < clip.apex}
+    if before_apex and before_apex <= set(dropped):
+        return (
+            f"no face on any sampled frame before the apex {clip.apex} (frames "
+            f"without one: {dropped}): the onset->apex flow would have no start"
+        )
     kept = len(set(clip.frame_numbers.tolist()) - set(dropped))
     minimum = int(params["every_frame"]["min_frames"])
     if kept < minimum:
