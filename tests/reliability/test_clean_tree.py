@@ -11,9 +11,7 @@ def test_a_run_without_the_telemetry_opt_out_leaves_pyproject_alone(
     monkeypatch.delenv("KEDRO_DISABLE_TELEMETRY", raising=False)
     monkeypatch.delenv("DO_NOT_TRACK", raising=False)
     before = (kedro_project / "pyproject.toml").read_bytes()
-    run_pipeline(
-        kedro_project, "synthetic", to_outputs=["synthetic_casme2.clip_plan"]
-    )
+    run_pipeline(kedro_project, "synthetic", to_outputs=["synthetic_casme2.clip_plan"])
     assert (kedro_project / "pyproject.toml").read_bytes() == before
     assert b"[tool.kedro_telemetry]" not in before
 

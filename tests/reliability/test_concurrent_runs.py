@@ -53,7 +53,9 @@ def test_second_run_stops_naming_the_running_one_until_it_ends(tiny_project):
         assert second.returncode != 0
         assert "Another run is writing the 'casme2' outputs" in output
         assert f'"pid": {holder.pid}' in output
-        assert not (tiny_project / "data/02_intermediate/casme2/clip_index.parquet").exists()
+        assert not (
+            tiny_project / "data/02_intermediate/casme2/clip_index.parquet"
+        ).exists()
     finally:
         holder.send_signal(signal.SIGKILL)  # a killed run leaves no stale lock
         holder.wait()
@@ -72,12 +74,16 @@ def test_two_runs_at_once_never_leave_a_corrupt_stage(tiny_project):
     assert 0 in codes, outputs
     for code, output in zip(codes, outputs):
         if code != 0:  # the only way the later run may fail
-            assert "Another run is writing the 'casme2' outputs" in output, output[-3000:]
+            assert "Another run is writing the 'casme2' outputs" in output, output[
+                -3000:
+            ]
     frames = SealedPartitionedDataset(
         path=str(tiny_project / "data/02_intermediate/casme2/sampled_frames"),
         dataset="me_emotion.datasets.ClipFramesDataset",
         filename_suffix=".npz",
     )
     assert frames.exists()
-    index = pd.read_parquet(tiny_project / "data/02_intermediate/casme2/clip_index.parquet")
+    index = pd.read_parquet(
+        tiny_project / "data/02_intermediate/casme2/clip_index.parquet"
+    )
     assert len(frames.load()) == len(index)

@@ -20,9 +20,7 @@ from tests.conftest import PROJECT_ROOT, run_pipeline
 
 
 def _run_ingestion(project: Path, extra_params: dict | None = None) -> None:
-    run_pipeline(
-        project, "casme2", extra_params, to_outputs=["casme2.clip_index"]
-    )
+    run_pipeline(project, "casme2", extra_params, to_outputs=["casme2.clip_index"])
 
 
 def test_every_parameter_block_of_conf_base_has_a_schema():
@@ -103,6 +101,7 @@ def test_wrong_types_are_rejected(block, change, expected):
 def test_run_logs_its_data_roots_and_says_synthetic(tiny_project, caplog):
     with caplog.at_level(logging.INFO, logger="me_emotion.hooks"):
         _run_ingestion(tiny_project)
-    assert "casme2_root = data/01_raw/synthetic/casme2/frames (SYNTHETIC demo data)" in (
-        caplog.text
+    assert (
+        "casme2_root = data/01_raw/synthetic/casme2/frames (SYNTHETIC demo data)"
+        in (caplog.text)
     )

@@ -76,7 +76,9 @@ def test_black_first_frame_is_dropped_and_the_flow_starts_after_it(face, face_pa
     assert crops["sub01/black_first"]().frame_numbers.tolist() == [101, 102, 103]
 
     feature_params = _conf("parameters_feature_extraction.yml")["feature_extraction"]
-    flow = extract_flow_features(crops, boxes, {**feature_params, "progress_every_s": 60})
+    flow = extract_flow_features(
+        crops, boxes, {**feature_params, "progress_every_s": 60}
+    )
     starts = dict(zip(flow["partition"], flow["flow_from"]))
     assert starts == {"sub01/black_first": 101, "sub01/clean": 100}
 

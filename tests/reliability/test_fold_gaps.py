@@ -30,7 +30,9 @@ def test_fold_training_without_a_class_is_warned_and_listed(caplog):
         _, gaps = make_folds(inputs.to_arrays(), {**params, "protocols": ["loso"]})
     assert "loso fold s0 trains without class(es) surprise" in caplog.text
     clip_gaps = gaps[gaps["level"] == "clip"]
-    assert clip_gaps[["fold", "missing_classes"]].values.tolist() == [["s0", "surprise"]]
+    assert clip_gaps[["fold", "missing_classes"]].values.tolist() == [
+        ["s0", "surprise"]
+    ]
     assert clip_gaps["test_clips_of_them"].tolist() == [1]
     section = _fold_gaps_section(gaps, 3)
     assert "s0" in section and "surprise" in section
