@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 import yaml
 
 from me_emotion.datasets import ClipFrames
-from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
 from me_emotion.pipelines.face_detection.nodes import crop_faces, detect_faces
 from me_emotion.pipelines.feature_extraction.nodes import extract_flow_features
 from tests.conftest import PROJECT_ROOT
@@ -16,12 +14,6 @@ from tests.conftest import PROJECT_ROOT
 
 def _conf(name: str) -> dict:
     return yaml.safe_load((PROJECT_ROOT / f"conf/base/{name}").read_text())["casme2"]
-
-
-@pytest.fixture(scope="module")
-def face() -> np.ndarray:
-    grey = cv2.cvtColor(PHOTOGRAPHS["hopper"](), cv2.COLOR_BGR2GRAY)
-    return cv2.resize(grey, (256, 300), interpolation=cv2.INTER_AREA)
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path, PurePosixPath
 
-import numpy as np
 import pytest
 from kedro.io import AbstractDataset, DatasetError
 from kedro_datasets.pandas import ParquetDataset
 
-from me_emotion.datasets import ClipFrames, SealedPartitionedDataset
 from me_emotion.datasets.sealed_partitions import SEAL_FILE
 from me_emotion.hooks import make_save_atomic
+from tests.datasets.test_sealed_partitions import _clip, _dataset
 
 
 class HalfWrittenDataset(AbstractDataset):
@@ -65,23 +64,8 @@ def test_atomic_save_of_a_kedro_dataset_writes_the_same_file(tmp_path):
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["table.parquet"]
 
 
-def _frames(path: Path) -> SealedPartitionedDataset:
-    return SealedPartitionedDataset(
-        path=str(path),
-        dataset="me_emotion.datasets.ClipFramesDataset",
-        filename_suffix=".npz",
-        overwrite=True,
-    )
-
-
-def _clip(value: int) -> ClipFrames:
-    return ClipFrames(
-        np.full((1, 2, 2), value, np.uint8), np.array([value]), value, value, value
-    )
-
-
 def test_seal_lists_the_partitions(tmp_path):
-    dataset = _frames(tmp_path / "frames")
+    dataset = _dataset(tmp_path / "frames")
     dataset.save({"sub01/a": lambda: _clip(1), "sub02/b": lambda: _clip(2)})
     seal = json.loads((tmp_path / "frames" / SEAL_FILE).read_text())
     assert seal == {"partitions": ["sub01/a", "sub02/b"]}
@@ -89,7 +73,7 @@ def test_seal_lists_the_partitions(tmp_path):
 
 def test_seal_over_missing_files_is_missing_not_done(tmp_path):
     """The issue's state: a seal saying 2 partitions over a folder without them."""
-    dataset = _frames(tmp_path / "frames")
+    dataset = _dataset(tmp_path / "frames")
     dataset.save({"sub01/a": lambda: _clip(1), "sub02/b": lambda: _clip(2)})
     (tmp_path / "frames/sub02/b.npz").unlink()
     assert not dataset.exists()
@@ -98,9 +82,9 @@ def test_seal_over_missing_files_is_missing_not_done(tmp_path):
 
 
 def test_partition_outside_the_seal_is_missing_not_done(tmp_path):
-    dataset = _frames(tmp_path / "frames")
+    dataset = _dataset(tmp_path / "frames")
     dataset.save({"sub01/a": lambda: _clip(1)})
-    _frames(tmp_path / "other").save({"sub09/z": lambda: _clip(9)})
+    _dataset(tmp_path / "other").save({"sub09/z": lambda: _clip(9)})
     (tmp_path / "other/sub09").rename(tmp_path / "frames/sub09")
     assert not dataset.exists()
     with pytest.raises(DatasetError, match="not in the seal"):
@@ -108,7 +92,7 @@ def test_partition_outside_the_seal_is_missing_not_done(tmp_path):
 
 
 def test_older_count_only_seal_counts_as_missing(tmp_path):
-    dataset = _frames(tmp_path / "frames")
+    dataset = _dataset(tmp_path / "frames")
     dataset.save({"sub01/a": lambda: _clip(1)})
     (tmp_path / "frames" / SEAL_FILE).write_text(json.dumps({"partitions": 1}))
     assert not dataset.exists()
