@@ -16,9 +16,8 @@ HOLD_THE_LOCK = """
 import os, sys, time
 from pathlib import Path
 from me_emotion.hooks import LOCK_FOLDER, RunLock
-RunLock(Path(sys.argv[1]) / LOCK_FOLDER).acquire(
-    {"casme2"}, {"pid": os.getpid(), "command": "kedro run --pipelines=casme2"}
-)
+lock = RunLock(Path(sys.argv[1]) / LOCK_FOLDER)  # held while this object lives
+lock.acquire({"casme2"}, {"pid": os.getpid(), "command": "kedro run --pipelines=casme2"})
 print("locked", flush=True)
 time.sleep(300)
 """

@@ -72,7 +72,7 @@ def test_empty_clip_is_a_reject_row(face, params):
 
 
 def test_no_face_on_the_onset_frame_tries_the_next_frames(face, params):
-    clips = {"sub01/late": clip_of([_noise(3), _noise(4), face, face], apex_position=2)}
+    clips = {"sub01/late": clip_of([_noise(3), _noise(4), face, face], apex_position=3)}
     boxes, rejects, crops = _stage(clips, params)
     assert boxes.iloc[0].detected_on_frame == 102
     assert boxes.iloc[0].frames_tried == 3
