@@ -25,7 +25,7 @@ below, describing each key with a spec:
 - a dict of specs: a nested block with exactly these keys.
 
 A block without a schema is skipped at run time (so a pipeline merged before
-its schema still runs) but fails ``tests/test_parameter_schemas.py``, which
+its schema still runs) but fails ``tests/reliability/test_configuration.py``, which
 lists every block of conf/base: adding a block without a schema fails a test,
 not a user's run. A ``--params`` key that names no parameter of conf/ is
 always an error (:func:`unknown_runtime_keys`).
