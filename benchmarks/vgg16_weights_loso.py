@@ -69,8 +69,8 @@ def main() -> None:
     for weights in args.weights:
         model, info = build_vgg16(None if weights == "none" else weights, "auto")
         start = time.perf_counter()
-        apex = embed(model, apexes, 32, jit_compile=True)
-        first = embed(model, firsts, 32, jit_compile=True)
+        apex = embed(model, apexes, 32)
+        first = embed(model, firsts, 32)
         seconds = time.perf_counter() - start
         for probe_name, features in [("apex", apex), ("apex - earliest", apex - first)]:
             probe = make_pipeline(

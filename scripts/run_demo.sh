@@ -12,7 +12,7 @@ for layout in casme2 samm; do
         break
     fi
 done
-# Stages whose outputs exist are skipped (see README, "Re-runs").
-echo "==> kedro run --pipelines=casme2 --only-missing-outputs"
-kedro run --pipelines=casme2 --only-missing-outputs "$@"
+# Only what changed since the last run is recomputed (see README, "Re-runs").
+echo "==> kedro run --pipelines=casme2 --runner=me_emotion.runner.IncrementalRunner"
+kedro run --pipelines=casme2 --runner=me_emotion.runner.IncrementalRunner "$@"
 python scripts/print_outputs.py casme2

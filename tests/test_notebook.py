@@ -20,7 +20,7 @@ SHRINK = {
         "feature_extraction": {
             "vgg16_weights": None,
             "image": {"size": 32, "border_px": 1},
-            "jit_compile": False,
+            "execution": "graph",
             "flow": {"method": "farneback"},
         },
         "training": {

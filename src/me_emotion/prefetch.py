@@ -18,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
+from .fingerprint import Fingerprinted, fingerprint_of
+
 T = TypeVar("T")
 
 
@@ -43,6 +45,14 @@ class _Prefetcher:
         self._futures: dict[str, Future] = {}
         self._submitted = 0  # keys of _order[:_submitted] were handed to the pool
 
+    def restrict(self, keys: set[str]) -> None:
+        """Compute only ``keys`` (the ones the saver will call), in sorted order."""
+        with self._lock:
+            if self._submitted:
+                raise RuntimeError("restrict() must come before the first result()")
+            self._order = sorted(set(keys) & set(self._makers))
+            self._position = {key: i for i, key in enumerate(self._order)}
+
     def _submit_through(self, position: int) -> None:
         while self._submitted <= min(position, len(self._order) - 1):
             key = self._order[self._submitted]
@@ -50,6 +60,8 @@ class _Prefetcher:
             self._submitted += 1
 
     def result(self, key: str) -> T:
+        if key not in self._position:  # restricted away: compute it here
+            return self._makers[key]()
         position = self._position[key]
         with self._lock:
             in_order = key in self._futures or position == self._submitted
@@ -70,6 +82,18 @@ class _Prefetcher:
                 self._pool.shutdown(wait=False)
 
 
+class PrefetchedPartitions(dict):
+    """``{partition id: callable}`` computed ahead; ``restrict`` narrows the work."""
+
+    def __init__(self, items: dict[str, Callable[[], T]], prefetcher: _Prefetcher):
+        super().__init__(items)
+        self._prefetcher = prefetcher
+
+    def restrict(self, keys: set[str]) -> None:
+        """Only ``keys`` will be called (the rest are up to date): prefetch those."""
+        self._prefetcher.restrict(keys)
+
+
 def prefetched(
     makers: dict[str, Callable[[], T]], workers: int, ahead: int | None = None
 ) -> dict[str, Callable[[], T]]:
@@ -83,9 +107,17 @@ def prefetched(
 
     Returns:
         A dict with the same keys; calling a value returns what the original
-        callable returns, or raises what it raised.
+        callable returns, or raises what it raised. Values keep the
+        ``fingerprint`` of the original callables (``me_emotion.fingerprint``),
+        and a saver that skips up-to-date partitions calls ``restrict`` first.
     """
     if workers <= 1 or len(makers) <= 1:
         return makers
     prefetcher = _Prefetcher(makers, workers, ahead or 2 * workers)
-    return {key: partial(prefetcher.result, key) for key in makers}
+    return PrefetchedPartitions(
+        {
+            key: Fingerprinted(partial(prefetcher.result, key), fingerprint_of(make))
+            for key, make in makers.items()
+        },
+        prefetcher,
+    )

@@ -6,6 +6,7 @@ from .clip_frames import ClipFrames, ClipFramesDataset
 from .frame_tree import FrameTree, FrameTreeDataset, frame_number
 from .image import OpenCVImageDataset
 from .packaged_faces import PackagedFacePhotosDataset
+from .previous_output import PreviousOutputDataset
 from .sealed_partitions import SealedPartitionedDataset
 from .spreadsheet_grid import SpreadsheetGridDataset
 
@@ -18,6 +19,7 @@ __all__ = [
     "FrameTreeDataset",
     "OpenCVImageDataset",
     "PackagedFacePhotosDataset",
+    "PreviousOutputDataset",
     "SealedPartitionedDataset",
     "SpreadsheetGridDataset",
     "frame_number",

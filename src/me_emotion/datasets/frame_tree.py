@@ -36,7 +36,8 @@ class FrameTree:
 
     Attributes:
         root: the release root as configured.
-        frames: one row per image file: ``subject_dir, clip_dir, frame, file``.
+        frames: one row per image file: ``subject_dir, clip_dir, frame, file``,
+            and its ``size`` and ``mtime_ns`` (what incremental re-runs compare).
         unnumbered: image files whose names carry no frame number (relative paths).
         synthetic_manifest: the generator's manifest when the release is the
             synthetic demo data (``SYNTHETIC_DATA.json`` in the root or its
@@ -61,7 +62,7 @@ def _subfolders(path: str) -> list[os.DirEntry]:
 def list_frame_tree(root: str | Path) -> FrameTree:
     """List ``root/<subject>/<clip>/<frame image>`` into a :class:`FrameTree`."""
     root = str(root)
-    rows: list[tuple[str, str, int, str]] = []
+    rows: list[tuple[str, str, int, str, int, int]] = []
     unnumbered: list[str] = []
     clip_folders: set[tuple[str, str]] = set()
     for subject in _subfolders(root):
@@ -75,8 +76,21 @@ def list_frame_tree(root: str | Path) -> FrameTree:
                     if number is None:
                         unnumbered.append(f"{subject.name}/{clip.name}/{entry.name}")
                     else:
-                        rows.append((subject.name, clip.name, number, entry.name))
-    frames = pd.DataFrame(rows, columns=["subject_dir", "clip_dir", "frame", "file"])
+                        stat = entry.stat()
+                        rows.append(
+                            (
+                                subject.name,
+                                clip.name,
+                                number,
+                                entry.name,
+                                stat.st_size,
+                                stat.st_mtime_ns,
+                            )
+                        )
+    frames = pd.DataFrame(
+        rows,
+        columns=["subject_dir", "clip_dir", "frame", "file", "size", "mtime_ns"],
+    )
     frames = frames.sort_values(["subject_dir", "clip_dir", "frame", "file"])
     return FrameTree(
         root=root,

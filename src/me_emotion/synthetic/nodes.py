@@ -9,6 +9,7 @@ annotation quirks of the real releases applied to some rows.
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
 from collections.abc import Callable
 from functools import lru_cache, partial
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.datasets.packaged_faces import PHOTO_CREDITS
+from me_emotion.prefetch import prefetched, worker_count
 from me_emotion.progress import ProgressLog
 
 from . import layouts
@@ -265,6 +267,11 @@ class _ReleaseRenderer:
         self._shared = shared
         self._release = release
         self._seed = _release_seed(shared, release)
+        self._lock = threading.Lock()
+        self._clips: dict[tuple[int, int], ClipRenderer] = {}
+        # frames are rendered in file order, a few ahead per thread: the clips
+        # in flight at once are few
+        self._clips_kept = 2 + worker_count(shared["workers"])
         self._progress = ProgressLog(
             f"synthetic {release['layout']} render_frames",
             len(self._rows),
@@ -284,8 +291,17 @@ class _ReleaseRenderer:
             self._photos[row.photo], _look(row), tuple(self._release["frame_size"])
         )
 
-    @lru_cache(maxsize=2)  # noqa: B019
     def _clip(self, subject_index: int, clip_index: int) -> ClipRenderer:
+        """The clip's renderer, built once even when several threads ask for it."""
+        key = (subject_index, clip_index)
+        with self._lock:
+            if key not in self._clips:
+                if len(self._clips) >= self._clips_kept:
+                    self._clips.pop(next(iter(self._clips)))  # the oldest
+                self._clips[key] = self._build_clip(subject_index, clip_index)
+            return self._clips[key]
+
+    def _build_clip(self, subject_index: int, clip_index: int) -> ClipRenderer:
         row = self._rows[(subject_index, clip_index)]
         nuisance, motion = self._shared["nuisance"], self._shared["motion"]
         drift, illumination = _clip_nuisances(row, nuisance, self._seed)
@@ -321,8 +337,9 @@ def render_frames(
     """Every frame of the release, as lazily rendered partitions.
 
     Keys are ``<subject>/<clip>/<frame file stem>``; the catalog's
-    ``PartitionedDataset`` calls each value when saving, so frames are rendered
-    one at a time and never held together in memory.
+    ``PartitionedDataset`` calls each value when saving, and ``prefetched``
+    renders the next few on ``shared["workers"]`` threads meanwhile (OpenCV
+    and numpy release the GIL), so only a few frames are in memory at once.
     """
     layout = release["layout"]
     renderer = _ReleaseRenderer(face_photos, clip_plan, shared, release)
@@ -335,13 +352,15 @@ def render_frames(
             frames[f"{row.subject_dir}/{row.clip}/{stem}"] = partial(
                 renderer.frame, row.subject_index, row.clip_index, number
             )
+    workers = worker_count(shared["workers"])
     logger.info(
-        "synthetic %s: %d clips, %d frames to render",
+        "synthetic %s: %d clips, %d frames to render on %d threads",
         layout,
         len(clip_plan),
         len(frames),
+        workers,
     )
-    return frames
+    return prefetched(frames, workers)
 
 
 def write_coding_sheet(

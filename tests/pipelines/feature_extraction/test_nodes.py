@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.fingerprint import Fingerprinted
 from me_emotion.pipelines.feature_extraction.nodes import (
     EMBEDDING_COLUMNS,
     embed_face_crops,
@@ -15,7 +16,8 @@ PARAMS = {
     "vgg16_weights": None,
     "precision": "float32",
     "batch_size": 4,
-    "jit_compile": False,
+    "execution": "graph",
+    "workers": 2,
     "seed": 1,
     "labelled_only": True,
     "image": {"size": 32, "border_px": 1},
@@ -95,3 +97,89 @@ def test_partition_missing_from_the_crops(crops_and_boxes):
     del loaders["sub01/EP02"]
     with pytest.raises(KeyError, match="re-run the face_detection"):
         extract_flow_features(loaders, boxes, PARAMS)
+
+
+def _fingerprinted(loaders):
+    return {key: Fingerprinted(load, f"crops-{key}") for key, load in loaders.items()}
+
+
+def test_batches_across_clips_match_each_clip_embedded_alone(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    together = embed_face_crops(loaders, boxes, {**PARAMS, "batch_size": 5})
+    alone = pd.concat(
+        [
+            embed_face_crops(loaders, boxes[boxes["partition"] == p], PARAMS)
+            for p in together["partition"].unique()
+        ],
+        ignore_index=True,
+    )
+    assert together[["partition", "aug_id", "frame"]].equals(
+        alone[["partition", "aug_id", "frame"]]
+    )
+    assert np.allclose(together[EMBEDDING_COLUMNS], alone[EMBEDDING_COLUMNS], atol=1e-5)
+
+
+class CountingLoads:
+    """Fingerprinted loaders that count which clips were loaded."""
+
+    def __init__(self, loaders):
+        self.loaded: list[str] = []
+        self.values = {
+            key: Fingerprinted(self._counting(key, load), f"crops-{key}")
+            for key, load in loaders.items()
+        }
+
+    def _counting(self, key, load):
+        def counted():
+            self.loaded.append(key)
+            return load()
+
+        return counted
+
+
+def test_embeddings_reuse_unchanged_clips_and_compute_new_ones(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    first = embed_face_crops(_fingerprinted(loaders), boxes[:2], PARAMS)
+    assert first["clip_fingerprint"].notna().all()
+
+    counting = CountingLoads(loaders)
+    again = embed_face_crops(counting.values, boxes, PARAMS, previous=first)
+    assert set(counting.loaded) == {"sub02/EP01"}  # only the new clip
+    fresh = embed_face_crops(_fingerprinted(loaders), boxes, PARAMS)
+    assert again[["partition", "aug_id", "frame"]].equals(
+        fresh[["partition", "aug_id", "frame"]]
+    )
+    assert np.allclose(again[EMBEDDING_COLUMNS], fresh[EMBEDDING_COLUMNS], atol=1e-5)
+
+    unchanged = CountingLoads(loaders)
+    embed_face_crops(unchanged.values, boxes, PARAMS, previous=again)
+    assert unchanged.loaded == []
+
+    changed_setting = CountingLoads(loaders)
+    image = {"size": 32, "border_px": 2}
+    embed_face_crops(
+        changed_setting.values, boxes, {**PARAMS, "image": image}, previous=again
+    )
+    assert sorted(set(changed_setting.loaded)) == [
+        "sub01/EP01",
+        "sub01/EP02",
+        "sub02/EP01",
+    ]
+
+
+def test_flow_reuses_unchanged_clips(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    first = extract_flow_features(_fingerprinted(loaders), boxes, PARAMS)
+    counting = CountingLoads(loaders)
+    again = extract_flow_features(counting.values, boxes, PARAMS, previous=first)
+    assert counting.loaded == []
+    assert np.array_equal(again["features"], first["features"])
+    assert again["flow_from"].tolist() == first["flow_from"].tolist()
+
+    counting = CountingLoads(loaders)
+    flow = {"method": "farneback", "grid": 4}
+    smaller = extract_flow_features(
+        counting.values, boxes, {**PARAMS, "flow": flow}, previous=first
+    )
+    assert len(set(counting.loaded)) == 3
+    assert smaller["features"].shape == (3, 4, 4, 4)

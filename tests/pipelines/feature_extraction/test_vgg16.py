@@ -7,6 +7,7 @@ from me_emotion.pipelines.feature_extraction import vgg16
 from me_emotion.pipelines.feature_extraction.vgg16 import (
     build_vgg16,
     embed,
+    resolve_execution,
     resolve_precision,
     resolve_weights,
     vgg_input,
@@ -32,10 +33,24 @@ def test_xla_compiled_embeddings_match_predict(images):
     model, _ = build_vgg16(None, "float32", image_size=32, seed=2)
     plain = embed(model, images, batch_size=2)
     compiled = embed(
-        model, images, batch_size=2, jit_compile=True
+        model, images, batch_size=2, execution="xla"
     )  # 2 batches, 1 padded
     assert compiled.shape == (3, 512)
     assert np.allclose(plain, compiled, rtol=1e-4, atol=1e-4)
+
+
+def test_auto_execution_is_the_keras_graph_and_bad_values_are_named():
+    assert resolve_execution("auto", "bfloat16") == "graph"
+    assert resolve_execution("auto", "float32") == "graph"
+    assert resolve_execution("xla", "float32") == "xla"
+    with pytest.raises(ValueError, match="execution must be one of"):
+        resolve_execution("jit", "float32")
+
+
+def test_fixed_batches_give_the_embeddings_of_one_at_a_time(images):
+    model, _ = build_vgg16(None, "float32", image_size=32, seed=3)
+    one_by_one = np.concatenate([embed(model, images[i : i + 1], 1) for i in range(3)])
+    assert np.allclose(embed(model, images, batch_size=2), one_by_one, atol=1e-5)
 
 
 def test_missing_imagenet_file_says_what_to_place_where(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from me_emotion.datasets.frame_tree import FrameTree
+from me_emotion.fingerprint import fingerprint
 
 from .coding_sheet import (
     parse_action_units,
@@ -38,6 +39,7 @@ CLIP_INDEX_COLUMNS = [
     "frame_dir",
     "frame_files",
     "sheet_row",
+    "frames_signature",
 ]
 REJECT_COLUMNS = ["dataset", "sheet_row", "subject", "clip", "reason"]
 _MAX_LISTED_FRAMES = 10
@@ -49,8 +51,9 @@ class _Reject(Exception):
 
 def _clip_frames(
     frames: pd.DataFrame, onset: int, offset: int, folder: str
-) -> list[str]:
-    """File names of frames onset..offset; every one must exist exactly once."""
+) -> pd.DataFrame:
+    """Frames onset..offset in order (``file``, ``size``, ``mtime_ns``); every one
+    must exist exactly once."""
     wanted = frames[(frames["frame"] >= onset) & (frames["frame"] <= offset)]
     duplicated = sorted(set(wanted.loc[wanted["frame"].duplicated(), "frame"]))
     if duplicated:
@@ -70,7 +73,7 @@ def _clip_frames(
             f"{len(missing)} frame(s) missing inside onset..offset "
             f"{onset}..{offset} in {folder}: {listed}{more}"
         )
-    return wanted.sort_values("frame")["file"].tolist()
+    return wanted.sort_values("frame")
 
 
 def _apex(raw: Any, onset: int, offset: int) -> tuple[int, bool, str]:
@@ -120,7 +123,8 @@ def _clip_row(
                 "in their name; copy the clip's frames there or remove its coding row"
             )
         raise _Reject(f"clip folder {folder} not found")
-    frame_files = _clip_frames(frames, onset, offset, folder)
+    clip_frames = _clip_frames(frames, onset, offset, folder)
+    frame_files = clip_frames["file"].tolist()
     apex, apex_imputed, apex_note = _apex(row["apex"], onset, offset)
     emotion = "" if pd.isna(row["emotion"]) else str(row["emotion"]).strip()
     au_codes, au_unparsed = parse_action_units(row["action_units"])
@@ -155,6 +159,11 @@ def _clip_row(
         "frame_dir": folder,
         "frame_files": frame_files,
         "sheet_row": int(row["sheet_row"]),
+        # name, size and modification time of every frame: incremental re-runs
+        # recompute a clip when this changes
+        "frames_signature": fingerprint(
+            clip_frames[["file", "size", "mtime_ns"]].to_numpy().tolist()
+        ),
     }
 
 

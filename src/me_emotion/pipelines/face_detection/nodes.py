@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.fingerprint import Fingerprinted, fingerprint, fingerprint_of
 from me_emotion.parameters import check_parameter_keys
 from me_emotion.pipelines.preprocessing.nodes import clip_partition
 from me_emotion.prefetch import prefetched, worker_count
@@ -457,7 +458,9 @@ def crop_faces(
 
     Returns:
         ``{"<subject>/<clip>": callable -> ClipFrames}``, evaluated as
-        ``face_crops`` saves them, a few clips ahead on ``workers`` threads:
+        ``face_crops`` saves them, a few clips ahead on ``workers`` threads
+        (only the clips whose fingerprint - sampled frames, box, crop size,
+        CLAHE - changed since the last run):
         ``uint8 (N, crop_size, crop_size)`` crops with the same
         ``frame_numbers``/onset/apex/offset as the sampled frames, and
         ``crop_box`` in frame pixels.
@@ -479,14 +482,27 @@ def crop_faces(
                 f"frames; re-run the face stage (kedro run --pipelines={dataset})"
             )
         box = (int(row.crop_x), int(row.crop_y), int(row.crop_w), int(row.crop_h))
-        crops[row.partition] = partial(
-            _crop_clip,
-            sampled_frames[row.partition],
-            box,
-            (int(row.frame_height), int(row.frame_width)),
-            params,
-            progress,
-            dropped_frames=[int(number) for number in row.dropped_frames],
+        frames = sampled_frames[row.partition]
+        dropped = [int(number) for number in row.dropped_frames]
+        crops[row.partition] = Fingerprinted(
+            partial(
+                _crop_clip,
+                frames,
+                box,
+                (int(row.frame_height), int(row.frame_width)),
+                params,
+                progress,
+                dropped_frames=dropped,
+            ),
+            fingerprint(
+                fingerprint_of(frames),
+                box,
+                params["crop_size"],
+                params["clahe"],
+                dropped,
+            )
+            if fingerprint_of(frames)
+            else None,
         )
     return prefetched(crops, workers)
 

@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.fingerprint import file_identity, fingerprint, fingerprint_of
+from me_emotion.prefetch import worker_count
 from me_emotion.progress import ProgressLog
 
 from .augmentation import model_images
 from .flow import FLOW_CHANNELS, flow_features
-from .vgg16 import EMBEDDING_SIZE, build_vgg16, embed
+from .vgg16 import (
+    EMBEDDING_SIZE,
+    build_vgg16,
+    embed_batch,
+    resolve_execution,
+    resolve_precision,
+    resolve_weights,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +47,7 @@ KEY_COLUMNS = [
     "aug_id",
     "weights",
     "precision",
+    "clip_fingerprint",  # what produced the clip's rows (incremental re-runs)
 ]
 
 
@@ -55,40 +66,31 @@ def _clips_to_use(face_boxes: pd.DataFrame, labelled_only: bool) -> pd.DataFrame
     return clips
 
 
-def _load(
+def _loader(
     face_crops: dict[str, Callable[[], ClipFrames]], partition: str
-) -> ClipFrames:
+) -> Callable[[], ClipFrames]:
     if partition not in face_crops:
         raise KeyError(
             f"face_boxes lists clip {partition} but face_crops has no such partition; "
             "the face stage's outputs are out of step: re-run the face_detection nodes"
         )
-    return face_crops[partition]()
+    return face_crops[partition]
 
 
-def _image_batches(
-    clips: pd.DataFrame,
-    face_crops: dict[str, Callable[[], ClipFrames]],
-    params: dict[str, Any],
-    progress: ProgressLog,
-) -> Iterator[tuple[list[dict[str, Any]], np.ndarray]]:
-    """``(row keys, model images)`` in chunks of at least ``batch_size`` images."""
-    keys: list[dict[str, Any]] = []
-    images: list[np.ndarray] = []
-    chunk = int(params["batch_size"])
-    for clip in clips.itertuples(index=False):
-        crops = _load(face_crops, clip.partition)
-        for aug_id in range(int(params["augmentation"]["variants"]) + 1):
-            images.append(
-                model_images(
-                    crops.frames,
-                    clip.partition,
-                    aug_id,
-                    params["augmentation"],
-                    params["image"],
-                )
-            )
-            keys += [
+def _clip_images(
+    clip: Any, crops: ClipFrames, params: dict[str, Any]
+) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
+    """``(row keys, model image)`` of every frame of one clip, original and augmented."""
+    for aug_id in range(int(params["augmentation"]["variants"]) + 1):
+        images = model_images(
+            crops.frames,
+            clip.partition,
+            aug_id,
+            params["augmentation"],
+            params["image"],
+        )
+        for position, (number, image) in enumerate(zip(crops.frame_numbers, images)):
+            yield (
                 {
                     "dataset": clip.dataset,
                     "subject": clip.subject,
@@ -99,107 +101,242 @@ def _image_batches(
                     "position": position,
                     "is_apex": bool(number == crops.apex),
                     "aug_id": aug_id,
-                }
-                for position, number in enumerate(crops.frame_numbers)
-            ]
+                    "clip_fingerprint": clip.clip_fingerprint,
+                },
+                image,
+            )
+
+
+def _image_batches(
+    clips: pd.DataFrame,
+    face_crops: dict[str, Callable[[], ClipFrames]],
+    params: dict[str, Any],
+    progress: ProgressLog,
+) -> Iterator[tuple[list[dict[str, Any]], np.ndarray]]:
+    """``(row keys, model images)`` in batches of exactly ``batch_size`` images
+    across clips (the last one shorter), so the model sees one batch shape."""
+    size = int(params["batch_size"])
+    keys: list[dict[str, Any]] = []
+    images: list[np.ndarray] = []
+    for clip in clips.itertuples(index=False):
+        for key, image in _clip_images(
+            clip, _loader(face_crops, clip.partition)(), params
+        ):
+            keys.append(key)
+            images.append(image)
+            if len(keys) == size:
+                yield keys, np.stack(images)
+                keys, images = [], []
         progress.step()
-        if len(keys) >= chunk:
-            yield keys, np.concatenate(images)
-            keys, images = [], []
     if keys:
-        yield keys, np.concatenate(images)
+        yield keys, np.stack(images)
+
+
+def _embedding_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """What changes an embedding besides its crops (not threads, batching, logging)."""
+    label, path = resolve_weights(params["vgg16_weights"])
+    return {
+        "weights": label,
+        "weights_file": file_identity(path),
+        "precision": resolve_precision(params["precision"]),
+        "seed": int(params["seed"]) if path is None else None,
+        "image": params["image"],
+        "augmentation": params["augmentation"],
+    }
+
+
+def _with_fingerprints(
+    clips: pd.DataFrame,
+    face_crops: dict[str, Callable[[], ClipFrames]],
+    settings: dict[str, Any],
+) -> pd.DataFrame:
+    """``clips`` plus ``clip_fingerprint``: the crops' fingerprint and ``settings``
+    (None where the crops carry none, so the clip is always computed)."""
+    crops = [fingerprint_of(face_crops.get(p)) for p in clips["partition"]]
+    return clips.assign(
+        clip_fingerprint=[fingerprint(c, settings) if c else None for c in crops]
+    )
+
+
+def _reusable(previous: pd.DataFrame | None, clips: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``previous`` whose clip fingerprint is unchanged."""
+    if previous is None or "clip_fingerprint" not in previous.columns:
+        return pd.DataFrame(columns=KEY_COLUMNS + EMBEDDING_COLUMNS)
+    wanted = dict(zip(clips["partition"], clips["clip_fingerprint"]))
+    same = previous["partition"].map(wanted).eq(previous["clip_fingerprint"])
+    return previous[same & previous["clip_fingerprint"].notna()]
 
 
 def embed_face_crops(
     face_crops: dict[str, Callable[[], ClipFrames]],
     face_boxes: pd.DataFrame,
     params: dict[str, Any],
+    previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """VGG-16 embeddings of every cropped frame, original and augmented.
+
+    Images stream through the network in batches of ``batch_size`` across
+    clips. A clip whose fingerprint (its crops' fingerprint, the weights file,
+    the precision, image and augmentation settings) matches rows of
+    ``previous`` keeps those rows: only new and changed clips are computed.
 
     Args:
         face_crops: ``{subject/clip: loader}`` of 256x256 CLAHE crops.
         face_boxes: one row per cropped clip (subject, clip, partition, label).
-        params: ``vgg16_weights``, ``precision``, ``batch_size``, ``jit_compile``,
-            ``seed``,
-            ``labelled_only``, ``image`` (size, border_px), ``augmentation``.
+        params: ``vgg16_weights``, ``precision``, ``execution``, ``batch_size``,
+            ``seed``, ``labelled_only``, ``image`` (size, border_px),
+            ``augmentation``.
+        previous: this output as the last run left it (None if absent).
 
     Returns:
         One row per (clip, frame, ``aug_id``): keys, the weights and precision
-        used, and the 512 features ``vgg_000..vgg_511`` (float32).
+        used, the clip's fingerprint and the 512 features ``vgg_000..vgg_511``
+        (float32), in clip, ``aug_id``, frame order.
     """
+    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
+    clips = _with_fingerprints(clips, face_crops, _embedding_settings(params))
+    reused = _reusable(previous, clips)
+    todo = clips[~clips["partition"].isin(set(reused["partition"]))]
+    logger.info(
+        "%s embed_face_crops: %d clip(s) to embed, %d unchanged since the last run",
+        _dataset(clips),
+        len(todo),
+        len(clips) - len(todo),
+    )
+    tables = [reused[KEY_COLUMNS + EMBEDDING_COLUMNS]] if len(reused) else []
+    if len(todo):
+        tables += _embed_clips(todo, face_crops, params)
+    if not tables:
+        return pd.DataFrame(columns=KEY_COLUMNS + EMBEDDING_COLUMNS)
+    table = pd.concat(tables, ignore_index=True)
+    order = table["partition"].map({p: i for i, p in enumerate(clips["partition"])})
+    table = table.assign(_order=order).sort_values(
+        ["_order", "aug_id", "position"], kind="stable"
+    )
+    return table.reset_index(drop=True)[KEY_COLUMNS + EMBEDDING_COLUMNS]
+
+
+def _embed_clips(
+    clips: pd.DataFrame,
+    face_crops: dict[str, Callable[[], ClipFrames]],
+    params: dict[str, Any],
+) -> list[pd.DataFrame]:
+    """Embedding tables of ``clips``, one per batch."""
     model, info = build_vgg16(
         params["vgg16_weights"],
         params["precision"],
         image_size=int(params["image"]["size"]),
         seed=int(params["seed"]),
     )
-    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
+    execution = resolve_execution(params["execution"], info["precision"])
+    batch_size = int(params["batch_size"])
     progress = ProgressLog(
-        f"{_dataset(clips)} embed_face_crops ({info['precision']})",
+        f"{_dataset(clips)} embed_face_crops ({info['precision']}, {execution})",
         len(clips),
         float(params["progress_every_s"]),
         logger,
     )
     tables = []
     for keys, images in _image_batches(clips, face_crops, params, progress):
-        features = embed(
-            model, images, int(params["batch_size"]), bool(params["jit_compile"])
-        )
+        features = embed_batch(model, images, execution, batch_size)
         table = pd.DataFrame(keys).assign(**info)
         tables.append(
             pd.concat(
                 [table, pd.DataFrame(features, columns=EMBEDDING_COLUMNS)], axis=1
             )
         )
-    if not tables:
-        return pd.DataFrame(columns=KEY_COLUMNS + EMBEDDING_COLUMNS)
-    return pd.concat(tables, ignore_index=True)[KEY_COLUMNS + EMBEDDING_COLUMNS]
+    return tables
 
 
 def _dataset(clips: pd.DataFrame) -> str:
     return str(clips["dataset"].iloc[0]) if len(clips) else "(no clips)"
 
 
+def _clip_flow(
+    load: Callable[[], ClipFrames], flow_params: dict[str, Any]
+) -> tuple[np.ndarray, int, int]:
+    """``(features, flow_from, flow_to)`` of one clip."""
+    crops = load()
+    start = crops.position(crops.onset) if crops.onset in crops.frame_numbers else 0
+    apex = crops.position(crops.apex)
+    features = flow_features(crops.frames[start], crops.frames[apex], flow_params)
+    return features, int(crops.frame_numbers[start]), int(crops.apex)
+
+
+def _previous_flows(
+    previous: dict[str, np.ndarray] | None, clips: pd.DataFrame
+) -> dict[str, tuple[np.ndarray, int, int]]:
+    """``{partition: (features, flow_from, flow_to)}`` of unchanged clips."""
+    if not previous or "clip_fingerprint" not in previous:
+        return {}
+    wanted = dict(zip(clips["partition"], clips["clip_fingerprint"]))
+    return {
+        partition: (features, int(start), int(end))
+        for partition, fingerprint, features, start, end in zip(
+            previous["partition"],
+            previous["clip_fingerprint"],
+            previous["features"],
+            previous["flow_from"],
+            previous["flow_to"],
+        )
+        if fingerprint and wanted.get(partition) == fingerprint
+    }
+
+
 def extract_flow_features(
     face_crops: dict[str, Callable[[], ClipFrames]],
     face_boxes: pd.DataFrame,
     params: dict[str, Any],
+    previous: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Onset->apex optical flow of every cropped clip, on a small grid.
 
     The flow runs from the onset crop to the apex crop. Where the sampling
     strategy did not keep the onset (``paper`` keeps a window around the apex),
     it runs from the earliest sampled frame, and ``flow_from`` records which.
+    Clips run on ``workers`` threads (OpenCV releases the GIL); a clip whose
+    fingerprint (its crops', the flow settings) matches ``previous`` keeps
+    its flow.
 
     Returns:
         Arrays ``features`` ``(clips, 4, grid, grid)`` float32 (channels
         ``u, v, magnitude, strain``) and per-clip ``dataset, subject, clip,
-        partition, label, flow_from, flow_to``.
+        partition, label, flow_from, flow_to, clip_fingerprint``.
     """
     flow_params = params["flow"]
     clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
+    clips = _with_fingerprints(clips, face_crops, {"flow": flow_params})
+    reused = _previous_flows(previous, clips)
+    todo = [p for p in clips["partition"] if p not in reused]
+    workers = worker_count(params["workers"])
     progress = ProgressLog(
-        f"{_dataset(clips)} extract_flow_features ({flow_params['method']})",
-        len(clips),
+        f"{_dataset(clips)} extract_flow_features ({flow_params['method']}, "
+        f"{workers} threads)",
+        len(todo),
         float(params["progress_every_s"]),
         logger,
     )
-    features, starts, ends = [], [], []
-    for clip in clips.itertuples(index=False):
-        crops = _load(face_crops, clip.partition)
-        start = crops.position(crops.onset) if crops.onset in crops.frame_numbers else 0
-        apex = crops.position(crops.apex)
-        features.append(
-            flow_features(crops.frames[start], crops.frames[apex], flow_params)
-        )
-        starts.append(int(crops.frame_numbers[start]))
-        ends.append(int(crops.apex))
+    logger.info(
+        "%s extract_flow_features: %d clip(s) to compute, %d unchanged since the "
+        "last run",
+        _dataset(clips),
+        len(todo),
+        len(reused),
+    )
+    loaders = [_loader(face_crops, partition) for partition in todo]
+
+    def compute(load: Callable[[], ClipFrames]) -> tuple[np.ndarray, int, int]:
+        result = _clip_flow(load, flow_params)
         progress.step()
+        return result
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="flow") as pool:
+        flows = {**reused, **dict(zip(todo, pool.map(compute, loaders)))}
+    ordered = [flows[p] for p in clips["partition"]]
     grid = int(flow_params["grid"])
     return {
-        "features": np.stack(features)
-        if features
+        "features": np.stack([f for f, _, _ in ordered])
+        if ordered
         else np.zeros((0, 4, grid, grid), np.float32),
         "channels": np.array(FLOW_CHANNELS),
         "dataset": clips["dataset"].to_numpy(dtype=str),
@@ -207,7 +344,8 @@ def extract_flow_features(
         "clip": clips["clip"].to_numpy(dtype=str),
         "partition": clips["partition"].to_numpy(dtype=str),
         "label": clips["label"].fillna("").to_numpy(dtype=str),
-        "flow_from": np.array(starts, dtype=np.int64),
-        "flow_to": np.array(ends, dtype=np.int64),
+        "flow_from": np.array([s for _, s, _ in ordered], dtype=np.int64),
+        "flow_to": np.array([e for _, _, e in ordered], dtype=np.int64),
+        "clip_fingerprint": clips["clip_fingerprint"].fillna("").to_numpy(dtype=str),
         "method": np.array(flow_params["method"]),
     }

@@ -15,13 +15,23 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 func=embed_face_crops,
-                inputs=["face_crops", "face_boxes", "params:feature_extraction"],
+                inputs=[
+                    "face_crops",
+                    "face_boxes",
+                    "params:feature_extraction",
+                    "vgg_embeddings_previous",
+                ],
                 outputs="vgg_embeddings",
                 name="embed_face_crops",
             ),
             Node(
                 func=extract_flow_features,
-                inputs=["face_crops", "face_boxes", "params:feature_extraction"],
+                inputs=[
+                    "face_crops",
+                    "face_boxes",
+                    "params:feature_extraction",
+                    "flow_features_previous",
+                ],
                 outputs="flow_features",
                 name="extract_flow_features",
             ),

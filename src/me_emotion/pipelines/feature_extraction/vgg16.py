@@ -194,6 +194,28 @@ def vgg_input(images: np.ndarray) -> np.ndarray:
     return preprocess_input(rgb)
 
 
+EXECUTIONS = ("auto", "graph", "xla")
+
+
+def resolve_execution(execution: str, precision: str) -> str:
+    """``graph`` or ``xla``: how inference runs for an ``execution`` parameter.
+
+    ``auto`` picks ``graph`` (Keras' compiled graph, whose convolutions are
+    oneDNN's) on every CPU: measured, XLA's CPU backend bypasses oneDNN, so
+    under bf16 it loses the AMX/AVX-512-BF16 kernels (0.14x of graph on an
+    AMX Xeon) and in float32 it is at best level with graph (1.02x on an
+    AVX2 EPYC). ``benchmarks/vgg16_throughput.py`` prints both paths' rates
+    on the CPU at hand. ``precision`` is the resolved one (float32/bfloat16).
+    """
+    if execution not in EXECUTIONS:
+        raise ValueError(
+            f"execution must be one of {list(EXECUTIONS)}, got '{execution}' "
+            "(parameters_feature_extraction.yml)"
+        )
+    del precision  # both precisions measured faster (or level) on graph
+    return "graph" if execution == "auto" else execution
+
+
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -208,29 +230,42 @@ def _compiled_forward(model: Any) -> Callable:
     return _COMPILED[model]
 
 
+def embed_batch(
+    model: Any, images: np.ndarray, execution: str, batch_size: int
+) -> np.ndarray:
+    """512-d float32 embeddings of one batch of uint8 grayscale images ``(N, H, W)``.
+
+    ``graph`` runs Keras' compiled predict step on the batch as it is (one
+    trace per batch shape, so callers keep batches one size); ``xla`` runs an
+    XLA-compiled forward pass on the batch padded to ``batch_size`` (XLA
+    compiles once per shape, for tens of seconds).
+    """
+    count = len(images)
+    if count == 0:
+        return np.zeros((0, EMBEDDING_SIZE), np.float32)
+    batch = vgg_input(images)
+    if execution == "xla":
+        padding = np.zeros((max(batch_size - count, 0), *batch.shape[1:]), batch.dtype)
+        forward = _compiled_forward(model)
+        return np.asarray(forward(np.concatenate([batch, padding])), np.float32)[:count]
+    return np.asarray(model.predict_on_batch(batch), np.float32)
+
+
 def embed(
-    model: Any, images: np.ndarray, batch_size: int, jit_compile: bool = False
+    model: Any, images: np.ndarray, batch_size: int, execution: str = "graph"
 ) -> np.ndarray:
     """512-d float32 embeddings of uint8 grayscale model images ``(N, H, W)``.
 
-    ``jit_compile`` runs fixed-size batches through an XLA-compiled forward
-    pass (the last batch is padded, so XLA compiles one shape) instead of
-    ``model.predict``: the same numbers to float32 rounding, faster on CPU.
+    The images run in fixed-size batches of ``batch_size``; only the last one
+    is shorter. ``execution`` is ``graph`` or ``xla`` (``resolve_execution``).
     """
     if len(images) == 0:
         return np.zeros((0, EMBEDDING_SIZE), np.float32)
-    batch = vgg_input(images)
-    if not jit_compile:
-        return np.asarray(
-            model.predict(batch, batch_size=batch_size, verbose=0), np.float32
-        )
-    forward = _compiled_forward(model)
-    outputs = []
-    for start in range(0, len(batch), batch_size):
-        chunk = batch[start : start + batch_size]
-        padding = np.zeros((batch_size - len(chunk), *chunk.shape[1:]), chunk.dtype)
-        outputs.append(
-            np.asarray(forward(np.concatenate([chunk, padding])), np.float32)
-        )
-        outputs[-1] = outputs[-1][: len(chunk)]
-    return np.concatenate(outputs)
+    return np.concatenate(
+        [
+            embed_batch(
+                model, images[start : start + batch_size], execution, batch_size
+            )
+            for start in range(0, len(images), batch_size)
+        ]
+    )

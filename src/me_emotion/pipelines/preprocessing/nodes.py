@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.fingerprint import Fingerprinted, fingerprint
 from me_emotion.parameters import check_parameter_keys
 from me_emotion.prefetch import prefetched, worker_count
 from me_emotion.progress import ProgressLog
@@ -95,6 +96,11 @@ def _read_clip(
     return ClipFrames(frames, frame_numbers, onset, apex, offset)
 
 
+def _sampling_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that change a clip's sampled frames (not threads, logging)."""
+    return {k: v for k, v in params.items() if k not in {"workers", "progress_every_s"}}
+
+
 def sample_frames(
     clip_index: pd.DataFrame,
     raw_frames: dict[str, Callable[[], np.ndarray]],
@@ -119,7 +125,9 @@ def sample_frames(
 
     Returns:
         ``{"<subject>/<clip>": callable -> ClipFrames}``, one per clip, decoded
-        a few clips ahead of the save on ``workers`` threads; frames
+        a few clips ahead of the save on ``workers`` threads, each with the
+        fingerprint of its frame files and the sampling parameters (a clip whose
+        fingerprint is unchanged since the last run is not decoded again); frames
         ``uint8 (N, H, W)`` at the release's resolution, with their frame numbers.
 
     Raises:
@@ -150,15 +158,24 @@ def sample_frames(
         numbers = pick_frame_numbers(onset, apex, offset, params)
         keys = [f"{row.subject}/{row.clip}/{files[n - onset]}" for n in numbers]
         absent.extend(key for key in dict.fromkeys(keys) if key not in raw_frames)
-        clips[clip_partition(row.subject, row.clip)] = partial(
-            _read_clip,
-            raw_frames,
-            progress,
-            frame_keys=keys,
-            frame_numbers=numbers,
-            onset=onset,
-            apex=apex,
-            offset=offset,
+        clips[clip_partition(row.subject, row.clip)] = Fingerprinted(
+            partial(
+                _read_clip,
+                raw_frames,
+                progress,
+                frame_keys=keys,
+                frame_numbers=numbers,
+                onset=onset,
+                apex=apex,
+                offset=offset,
+            ),
+            fingerprint(
+                getattr(row, "frames_signature", None),
+                keys,
+                [int(n) for n in numbers],
+                [onset, apex, offset],
+                _sampling_settings(params),
+            ),
         )
     if absent:
         more = (

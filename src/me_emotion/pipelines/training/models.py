@@ -275,6 +275,7 @@ def evaluate_keras(
         ),
         resolve_precision(params["precision"]),
         spec.standardisers,
+        int(params["steps_per_execution"]),
     )
     y = inputs.sample_y if spec.level == "frame" else inputs.clip_y
     weighted = params["class_weight"] == "balanced"

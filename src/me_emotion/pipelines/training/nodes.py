@@ -37,6 +37,7 @@ TRAINING_KEYS = {
     "protocols",
     "paper_random_split",
     "seed",
+    "steps_per_execution",
     "precision",
     "image",
     "class_weight",
