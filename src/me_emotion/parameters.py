@@ -164,7 +164,7 @@ BLOCKS: dict[str, Block] = {
             "vgg16_weights": (str, type(None)),
             "precision": PRECISION,
             "batch_size": int,
-            "jit_compile": bool,
+            "execution": Choice("auto", "graph", "xla"),
             "seed": int,
             "labelled_only": bool,
             "image": {"size": int, "border_px": int},
@@ -176,6 +176,7 @@ BLOCKS: dict[str, Block] = {
                 "scale_range": RANGE,
             },
             "flow": {"method": Choice("tvl1", "farneback"), "grid": int},
+            "workers": OPTIONAL_INT,
             "progress_every_s": NUMBER,
         },
     ),
@@ -188,6 +189,7 @@ BLOCKS: dict[str, Block] = {
             "paper_random_split": {"test_size": NUMBER},
             "seed": int,
             "precision": PRECISION,
+            "steps_per_execution": int,
             "image": {"size": int, "border_px": OPTIONAL_INT},
             "class_weight": (Choice("balanced"), type(None)),
             "early_stopping": {
@@ -246,6 +248,7 @@ BLOCKS: dict[str, Block] = {
         {
             "seed": int,
             "size": str,
+            "workers": OPTIONAL_INT,
             "sizes": MapOf(
                 {
                     "subjects": int,
