@@ -96,3 +96,16 @@ def test_older_count_only_seal_counts_as_missing(tmp_path):
     dataset.save({"sub01/a": lambda: _clip(1)})
     (tmp_path / "frames" / SEAL_FILE).write_text(json.dumps({"partitions": 1}))
     assert not dataset.exists()
+
+
+def test_incremental_runner_sees_a_folder_that_does_not_match_its_seal(tmp_path):
+    from kedro.io import DataCatalog  # noqa: PLC0415
+
+    from me_emotion.runner import dataset_fingerprint  # noqa: PLC0415
+
+    dataset = _dataset(tmp_path / "frames")
+    dataset.save({"sub01/a": lambda: _clip(1), "sub02/b": lambda: _clip(2)})
+    catalog = DataCatalog({"frames": dataset})
+    assert dataset_fingerprint("frames", catalog) not in ("absent", "unknown")
+    (tmp_path / "frames/sub02/b.npz").unlink()
+    assert dataset_fingerprint("frames", catalog) == "absent"  # the node re-runs
