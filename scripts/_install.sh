@@ -26,4 +26,7 @@ if [ ! -f "$stamp" ]; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 export KEDRO_DISABLE_TELEMETRY=1  # never prompt for telemetry consent
+# kedro commands typed later (README) would otherwise let kedro-telemetry write a
+# project_id into pyproject.toml; .telemetry is git-ignored: edit it to opt in.
+[ -f .telemetry ] || echo "consent: false" > .telemetry
 export TF_CPP_MIN_LOG_LEVEL=2

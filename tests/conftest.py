@@ -18,7 +18,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"  # never write pyproject.toml (telemetry)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Where the tracking extra is installed, only tests/test_tracking.py turns it on.
 os.environ["ME_EMOTION_TRACKING"] = "off"

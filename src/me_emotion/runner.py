@@ -91,8 +91,8 @@ def dataset_fingerprint(name: str, catalog: Any) -> str | None:
     path = _local_path(dataset)
     if path is None:
         return _UNKNOWN
-    if not path.exists():
-        return "absent"
+    if not path.exists() or getattr(dataset, "seal_problem", lambda: None)():
+        return "absent"  # a folder that does not match its seal is not done
     if path.is_dir():
         seal = path / SEAL_FILE
         return _file_digest(seal) if seal.is_file() else _folder_listing(path)

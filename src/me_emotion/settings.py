@@ -2,6 +2,7 @@
 from the Kedro defaults. For further information, including these default values, see
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
+from me_emotion.hooks import ProjectHooks
 from me_emotion.noise import silence_dependency_noise
 from me_emotion.tracking import tracking_hooks
 
@@ -10,13 +11,17 @@ from me_emotion.tracking import tracking_hooks
 # TensorFlow's expected retracing notice: none is about the project (noise.py).
 silence_dependency_noise()
 
-# Instantiated project hooks. Hooks are executed in a Last-In-First-Out (LIFO) order.
-# Experiment tracking (me_emotion/tracking.py) only where the `tracking` extra is installed.
-HOOKS = (*tracking_hooks(),)
+# Instantiated project hooks, executed in Last-In-First-Out (LIFO) order.
+# ProjectHooks: configuration checks, run lock, atomic saves (see hooks.py);
+# experiment tracking (tracking.py) only where the `tracking` extra is installed.
+HOOKS = (ProjectHooks(), *tracking_hooks())
 
-# Installed plugins for which to disable hook auto-registration: the tracking
-# hooks drive kedro-mlflow's hook themselves (pluggy reports either spelling).
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
+# Installed plugins for which to disable hook auto-registration:
+# - kedro-telemetry's session hook writes a project_id into pyproject.toml (a
+#   tracked file) unless telemetry is opted out: never let a run change it;
+# - the tracking hooks drive kedro-mlflow's hook themselves (pluggy reports
+#   either spelling).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry", "kedro-mlflow", "kedro_mlflow")
 
 # Class that manages the KedroSession.
 # from kedro.framework.session import KedroSession

@@ -140,7 +140,7 @@ def test_plan_matches_sheet_and_frames(tiny_release_dir, layout):
         )
         assert 40 <= clip.offset - clip.onset + 1 <= 52
         assert clip.onset < clip.apex < clip.offset
-    assert plan["subject_id"].nunique() == 3 and len(plan) == 12
+    assert plan["subject_id"].nunique() == 4 and len(plan) == 16
 
 
 def test_frames_look_like_the_release(tiny_release_dir):

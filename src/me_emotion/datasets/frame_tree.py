@@ -42,12 +42,16 @@ class FrameTree:
         synthetic_manifest: the generator's manifest when the release is the
             synthetic demo data (``SYNTHETIC_DATA.json`` in the root or its
             parent folder), else None.
+        clip_folders: every ``(subject_dir, clip_dir)`` folder, with or
+            without image files (so an empty clip folder can be told from a
+            missing one).
     """
 
     root: str
     frames: pd.DataFrame
     unnumbered: list[str] = field(default_factory=list)
     synthetic_manifest: dict | None = None
+    clip_folders: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _subfolders(path: str) -> list[os.DirEntry]:
@@ -60,8 +64,10 @@ def list_frame_tree(root: str | Path) -> FrameTree:
     root = str(root)
     rows: list[tuple[str, str, int, str, int, int]] = []
     unnumbered: list[str] = []
+    clip_folders: set[tuple[str, str]] = set()
     for subject in _subfolders(root):
         for clip in _subfolders(subject.path):
+            clip_folders.add((subject.name, clip.name))
             with os.scandir(clip.path) as files:
                 for entry in files:
                     if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
@@ -91,6 +97,7 @@ def list_frame_tree(root: str | Path) -> FrameTree:
         frames=frames.reset_index(drop=True),
         unnumbered=sorted(unnumbered),
         synthetic_manifest=_read_synthetic_manifest(Path(root)),
+        clip_folders=clip_folders,
     )
 
 

@@ -4,9 +4,14 @@ and that rewrites only the partitions whose inputs changed.
 A plain ``PartitionedDataset`` "exists" as soon as one partition file does, so
 a run interrupted half-way through a lazily-saved stage leaves a folder that
 ``kedro run --only-missing-outputs`` takes as done, and the next stage would
-quietly see only part of the clips. This subclass writes a ``_SEALED`` marker
-after the last partition and removes it before writing the first: ``exists()``
-means "completely written", and loading an unsealed folder is an error.
+quietly see only part of the clips. This subclass removes its ``_SEALED``
+marker before writing the first partition and writes it (atomically: a
+temporary name renamed into place) after the last one. The seal is a JSON
+object recording the partition names (and their fingerprints, below),
+``{"partitions": ["sub01/EP02_01f", ...], "fingerprints": {...}}``, and both
+``exists()`` and ``load()`` compare it with the files actually present: a
+folder whose files do not match its seal (partitions deleted or added by
+hand, or by a concurrent run) is missing, not done.
 
 Incremental saves: when the saved values carry fingerprints
 (``me_emotion.fingerprint.Fingerprinted``), the seal records them, and the
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import posixpath
 from collections.abc import Callable
 from copy import deepcopy
@@ -32,6 +38,7 @@ from kedro_datasets.partitions import PartitionedDataset
 from me_emotion.fingerprint import Fingerprinted, fingerprint_of
 
 SEAL_FILE = "_SEALED"
+_LISTED = 5  # partition names quoted in a mismatch message
 
 logger = logging.getLogger(__name__)
 
@@ -58,28 +65,59 @@ class SealedPartitionedDataset(PartitionedDataset):
             f"{path.rstrip('/')}/{SEAL_FILE}", **kwargs.get("fs_args", None) or {}
         )
 
-    def _read_seal(self) -> dict[str, Any] | None:
-        """The last complete save's record, or None if unsealed."""
+    def read_seal(self) -> dict[str, Any] | None:
+        """The last complete save's record, or None when there is no valid seal."""
         if not self._seal_fs.exists(self._seal_path):
             return None
-        with self._seal_fs.open(self._seal_path, "r") as file:
-            return json.load(file)
+        try:
+            with self._seal_fs.open(self._seal_path, "r") as file:
+                seal = json.load(file)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(seal, dict) or not isinstance(seal.get("partitions"), list):
+            return None  # unreadable, or the older count-only format: redo it
+        return seal
 
     def fingerprints(self) -> dict[str, str | None]:
         """``{partition: fingerprint}`` recorded by the last complete save."""
-        seal = self._read_seal() or {}
+        seal = self.read_seal() or {}
         return dict(seal.get("fingerprints") or {})
 
-    def load(self) -> dict[str, Callable[[], Any]]:
-        seal = self._read_seal()
+    def seal_problem(self) -> str | None:
+        """Why the folder is not a complete save, or None when it is."""
+        seal = self.read_seal()
         if seal is None:
-            raise DatasetError(
-                f"'{self._path}' is missing or was not completely written (no "
-                f"{SEAL_FILE} marker: an interrupted run?). Re-run the node that "
-                "writes it, e.g. kedro run --pipelines=<dataset> without "
-                "--only-missing-outputs."
+            return f"no valid {SEAL_FILE} marker (never written, or an interrupted run)"
+        sealed = set(seal["partitions"])
+        present = set(self._existing_partitions())
+        missing, extra = sorted(sealed - present), sorted(present - sealed)
+        if not missing and not extra:
+            return None
+        parts = []
+        if missing:
+            parts.append(
+                f"{len(missing)} sealed partition(s) missing, e.g. {missing[:_LISTED]}"
             )
-        if not _partition_count(seal):
+        if extra:
+            parts.append(
+                f"{len(extra)} partition(s) not in the seal, e.g. {extra[:_LISTED]}"
+            )
+        return (
+            f"its files do not match its {SEAL_FILE} marker ({len(sealed)} partitions): "
+            + "; ".join(parts)
+            + " (changed by hand, or by another run at the same time?)"
+        )
+
+    def load(self) -> dict[str, Callable[[], Any]]:
+        problem = self.seal_problem()
+        if problem is not None:
+            raise DatasetError(
+                f"'{self._path}' is missing or was not completely written: {problem}. "
+                "Re-run the node that writes it, e.g. kedro run --pipelines=<dataset> "
+                "without --only-missing-outputs."
+            )
+        seal = self.read_seal()
+        if not seal["partitions"]:
             return {}
         recorded = seal.get("fingerprints") or {}
         return {
@@ -115,14 +153,16 @@ class SealedPartitionedDataset(PartitionedDataset):
             )
         self._write_partitions(to_write)
         self._seal_fs.makedirs(posixpath.dirname(self._seal_path), exist_ok=True)
-        with self._seal_fs.open(self._seal_path, "w") as file:
+        temporary = f"{self._seal_path}.{os.getpid()}.tmp"
+        with self._seal_fs.open(temporary, "w") as file:
             json.dump({"partitions": sorted(data), "fingerprints": fingerprints}, file)
+        self._seal_fs.mv(temporary, self._seal_path)
         self._invalidate_caches()
 
     def _existing_partitions(self) -> list[str]:
         if not self._filesystem.exists(self._normalized_path):
             return []
-        self._invalidate_caches()
+        self._invalidate_caches()  # another process may have written since
         return [self._path_to_partition(path) for path in self._list_partitions()]
 
     def _write_partitions(self, data: dict[str, Any]) -> None:
@@ -137,9 +177,4 @@ class SealedPartitionedDataset(PartitionedDataset):
             dataset.save(partition_data)
 
     def _exists(self) -> bool:
-        return self._read_seal() is not None
-
-
-def _partition_count(seal: dict[str, Any]) -> int:
-    partitions = seal["partitions"]
-    return len(partitions) if isinstance(partitions, list) else int(partitions)
+        return self.seal_problem() is None

@@ -65,7 +65,30 @@ class SpreadsheetGridDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             raise DatasetError(
                 f"Spreadsheet '{self._filepath}' does not exist. {self._missing_hint}".strip()
             )
-        return pd.read_excel(self._filepath, header=None, dtype=object)
+        if self._filepath.stat().st_size == 0 or not zipfile.is_zipfile(
+            self._filepath
+        ):
+            what = (
+                "it is empty"
+                if self._filepath.stat().st_size == 0
+                else "its content is not an .xlsx workbook (a text or CSV file, or an "
+                "old binary .xls?)"
+            )
+            raise DatasetError(
+                f"Spreadsheet '{self._filepath}' is not an Excel workbook: {what}. "
+                "Open it in a spreadsheet program and save it as Excel .xlsx, or point "
+                "the coding-file setting (conf/local/globals.yml) at the release's "
+                "original .xlsx file."
+            )
+        try:
+            return pd.read_excel(
+                self._filepath, header=None, dtype=object, engine="openpyxl"
+            )
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+            raise DatasetError(
+                f"Spreadsheet '{self._filepath}' is not a readable Excel workbook "
+                f"({error}). Save it again as .xlsx from a spreadsheet program."
+            ) from error
 
     def save(self, data: pd.DataFrame) -> None:
         workbook = Workbook()

@@ -45,15 +45,39 @@ def _size(shared: dict[str, Any]) -> dict[str, Any]:
     return shared["sizes"][name]
 
 
-def _emotion_counts(weights: dict[str, float], total: int) -> list[str]:
-    """``total`` emotions in proportion to ``weights`` (largest remainder)."""
+def _emotion_counts(
+    weights: dict[str, float], total: int, minimum: int = 0
+) -> list[str]:
+    """``total`` emotions in proportion to ``weights`` (largest remainder), each at
+    least ``minimum`` times (clips taken from the most frequent emotions)."""
     names = sorted(weights)
+    if minimum * len(names) > total:
+        raise ValueError(
+            f"min_clips_per_emotion {minimum} x {len(names)} emotions needs at least "
+            f"{minimum * len(names)} clips, but the size has {total}; raise subjects or "
+            "clips_per_subject (conf/base/parameters_synthetic.yml)"
+        )
     shares = np.array([weights[n] for n in names], dtype=float)
     shares = shares / shares.sum() * total
     counts = np.floor(shares).astype(int)
     for i in np.argsort(-(shares - counts), kind="stable")[: total - counts.sum()]:
         counts[i] += 1
+    for i in range(len(names)):
+        while counts[i] < minimum:
+            counts[i] += 1
+            counts[int(np.argmax(counts - (np.arange(len(names)) == i) * total))] -= 1
     return [name for name, count in zip(names, counts) for _ in range(count)]
+
+
+def _deal_over_subjects(
+    emotions: list[str], n_subjects: int, rng: np.random.Generator
+) -> list[str]:
+    """Emotions in subject-major order, each emotion's clips dealt round-robin over
+    the subjects (so an emotion with two clips is in two subjects)."""
+    per_subject = [emotions[s::n_subjects] for s in range(n_subjects)]
+    for clips in per_subject:
+        rng.shuffle(clips)
+    return [emotion for clips in per_subject for emotion in clips]
 
 
 def _subject_look(
@@ -100,8 +124,12 @@ def plan_release(shared: dict[str, Any], release: dict[str, Any]) -> pd.DataFram
     size = _size(shared)
     rng = np.random.default_rng(_release_seed(shared, release))
     n_subjects, per_subject = int(size["subjects"]), int(size["clips_per_subject"])
-    emotions = _emotion_counts(release["emotions"], n_subjects * per_subject)
-    rng.shuffle(emotions)
+    minimum = int(size["min_clips_per_emotion"])
+    emotions = _emotion_counts(release["emotions"], n_subjects * per_subject, minimum)
+    if minimum:  # every emotion in at least `minimum` subjects
+        emotions = _deal_over_subjects(emotions, n_subjects, rng)
+    else:
+        rng.shuffle(emotions)
     motion, nuisance = shared["motion"], shared["nuisance"]
 
     rows = []

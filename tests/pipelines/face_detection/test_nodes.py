@@ -72,10 +72,14 @@ def test_empty_clip_is_a_reject_row(face, params):
 
 
 def test_no_face_on_the_onset_frame_tries_the_next_frames(face, params):
-    clips = {"sub01/late": clip_of([_noise(3), _noise(4), face, face])}
-    boxes, _, _ = _stage(clips, params)
+    clips = {"sub01/late": clip_of([_noise(3), _noise(4), face, face], apex_position=3)}
+    boxes, rejects, crops = _stage(clips, params)
     assert boxes.iloc[0].detected_on_frame == 102
     assert boxes.iloc[0].frames_tried == 3
+    # the two faceless frames leave the clip, one reject row each
+    assert list(boxes.iloc[0].dropped_frames) == [100, 101]
+    assert rejects["frame"].tolist() == [100, 101]
+    assert crops["sub01/late"].frame_numbers.tolist() == [102, 103]
 
 
 def test_several_faces_keep_the_largest_and_log_it(face, params, caplog):

@@ -24,6 +24,10 @@ from me_emotion.pipelines.reporting.tables import markdown_table
 
 from .conftest import CLASSES, MODELS, WEIGHTS
 
+NO_GAPS = pd.DataFrame(
+    columns=["protocol", "fold", "level", "missing_classes", "test_clips_of_them"]
+)
+
 
 def test_confusions_keep_class_order_and_counts(confusion_matrices):
     confusions = confusions_of(confusion_matrices)
@@ -213,7 +217,9 @@ def report(confusion_matrices, metrics, params, data_source) -> str:
         "casme2": {"reporting": params},
         "samm": {"secret": "other-namespace-value"},
     }
-    return render_report(metrics, *tables, *figures, params, parameters, data_source)
+    return render_report(
+        metrics, *tables, *figures, params, parameters, NO_GAPS, data_source
+    )
 
 
 def test_report_is_self_contained_and_labelled(report):
@@ -254,7 +260,7 @@ def test_report_on_real_data_has_no_synthetic_banner(
         plot_per_class_recall(confusion_matrices, real, params),
     )
     page = render_report(
-        real, *tables, *figures, params, {}, {**data_source, "source": "real"}
+        real, *tables, *figures, params, {}, NO_GAPS, {**data_source, "source": "real"}
     )
     assert "SYNTHETIC" not in page
     assert "real data" in page

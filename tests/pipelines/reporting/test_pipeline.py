@@ -52,6 +52,9 @@ def run_report(tmp_path, monkeypatch, clip_index, params):
                 "casme2.clip_index": clip_index,
                 "casme2.ingestion_rejects": pd.DataFrame(columns=["reason"]),
                 "casme2.face_rejects": pd.DataFrame(columns=["reason"]),
+                "casme2.fold_class_gaps": pd.DataFrame(
+                    columns=["protocol", "fold", "level", "missing_classes"]
+                ),
                 "casme2.vgg_embeddings": embeddings,
                 "params:casme2.data_ingestion": {
                     "dataset": "casme2",

@@ -103,7 +103,7 @@ def test_every_model_handles_a_class_missing_from_a_training_fold(name, params):
             "s2": ["negative", "positive"],
         }
     )
-    folds = make_folds(inputs.to_arrays(), {**params, "protocols": ["loso"]})
+    folds, _ = make_folds(inputs.to_arrays(), {**params, "protocols": ["loso"]})
     predictions, final = _evaluate(name, inputs, folds, params)
     s0 = predictions[predictions["fold"] == "s0"]
     assert len(s0) and set(s0["y_true"]) == {"negative", "positive", "surprise"}

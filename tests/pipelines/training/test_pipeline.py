@@ -134,6 +134,11 @@ def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
     }  # the null override works
     for namespace in ("casme2", "samm"):
         _check_outputs(tiny_project, namespace, {"paper_random_split", "loso"})
+        # the tiny set has every class in two subjects: no LOSO fold lacks one
+        gaps = pd.read_csv(
+            tiny_project / f"data/05_model_input/{namespace}/fold_class_gaps.csv"
+        )
+        assert gaps[gaps["protocol"] == "loso"].empty, gaps
 
     run_pipeline(tiny_project, "composite", extra_params=params)
     metrics = _check_outputs(

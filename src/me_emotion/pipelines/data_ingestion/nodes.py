@@ -33,6 +33,7 @@ CLIP_INDEX_COLUMNS = [
     "au_codes",
     "emotion",
     "label",
+    "label_note",
     "objective_class",
     "n_frames",
     "frame_dir",
@@ -98,6 +99,8 @@ def _clip_row(
     tree: FrameTree,
     params: dict[str, Any],
     class_set: dict[str, str],
+    *,
+    known_labels: list[str],
 ) -> dict[str, Any]:
     subject = subject_folder(row["subject"], params["subject_folder"])
     clip = "" if pd.isna(row["filename"]) else str(row["filename"]).strip()
@@ -114,6 +117,11 @@ def _clip_row(
     folder = f"{tree.root}/{subject}/{clip}"
     frames = frames_by_clip.get((subject, clip))
     if frames is None:
+        if (subject, clip) in tree.clip_folders:
+            raise _Reject(
+                f"clip folder {folder} is empty: no image files with a frame number "
+                "in their name; copy the clip's frames there or remove its coding row"
+            )
         raise _Reject(f"clip folder {folder} not found")
     clip_frames = _clip_frames(frames, onset, offset, folder)
     frame_files = clip_frames["file"].tolist()
@@ -143,6 +151,7 @@ def _clip_row(
         "au_codes": au_codes,
         "emotion": emotion,
         "label": class_set.get(emotion.lower()),
+        "label_note": _label_note(emotion, known_labels, params),
         "objective_class": None
         if pd.isna(row["objective_class"])
         else str(row["objective_class"]),
@@ -176,6 +185,7 @@ def build_clip_index(
     """
     dataset = params["dataset"]
     class_set = _class_set(params)
+    known_labels = _known_labels(params)
     table = read_coding_table(coding_sheet, params["coding_file"], dataset)
     frames_by_clip = {
         key: group
@@ -195,7 +205,14 @@ def build_clip_index(
     seen: dict[tuple[str, str], int] = {}
     for _, row in table.iterrows():
         try:
-            clip = _clip_row(row, frames_by_clip, frame_tree, params, class_set)
+            clip = _clip_row(
+                row,
+                frames_by_clip,
+                frame_tree,
+                params,
+                class_set,
+                known_labels=known_labels,
+            )
             key = (clip["subject"], clip["clip"])
             if key in seen:
                 raise _Reject(f"duplicate of spreadsheet row {seen[key]}")
@@ -226,6 +243,24 @@ def build_clip_index(
     reject_table = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
     _log_summary(dataset, params["class_set"], len(table), clip_index, reject_table)
     return clip_index, reject_table
+
+
+def _known_labels(params: dict[str, Any]) -> list[str]:
+    """Every raw label of any class set of the dataset (lower case): its known labels."""
+    return sorted(
+        {str(raw).lower() for mapping in params["class_sets"].values() for raw in mapping}
+    )
+
+
+def _label_note(emotion: str, known_labels: list[str], params: dict[str, Any]) -> str:
+    """A note for a raw label that no class set knows (a typo?), else ''."""
+    if emotion.lower() in known_labels:
+        return ""
+    return (
+        f"unknown label '{emotion}': not one of the known {params['dataset']} labels "
+        f"{known_labels} (a typo in {params['coding_file']}? or add it to a class set "
+        "in parameters_data_ingestion.yml)"
+    )
 
 
 def _class_set(params: dict[str, Any]) -> dict[str, str]:
@@ -264,3 +299,15 @@ def _log_summary(
     )
     for reason in rejects["reason"].head(5):
         logger.warning("%s reject: %s", dataset, reason)
+    outside = clip_index.loc[~in_set, "emotion"].value_counts()
+    if len(outside):
+        logger.info(
+            "%s: raw labels outside class set '%s': %s",
+            dataset,
+            class_set,
+            ", ".join(f"'{label}' x{count}" for label, count in outside.items()),
+        )
+    for note, count in clip_index.loc[
+        clip_index["label_note"] != "", "label_note"
+    ].value_counts().items():
+        logger.warning("%s: %d clip(s) with %s", dataset, count, note)

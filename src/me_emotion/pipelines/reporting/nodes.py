@@ -462,6 +462,21 @@ def _leakage_text(metrics: pd.DataFrame, params: dict[str, Any], decimals: int) 
     return "\n".join(text)
 
 
+def _fold_gaps_section(gaps: pd.DataFrame, decimals: int) -> str:
+    """The folds whose training side lacks a class, or a line saying there are none."""
+    if gaps.empty:
+        return html_page.paragraph(
+            "Every fold's training side holds every class."
+        )
+    return html_page.table_html(
+        gaps,
+        decimals,
+        "A fold cannot predict a class it never trained on: those classes' test "
+        "clips in that fold are scored as errors (recall 0). More subjects with "
+        "these classes remove the gap.",
+    )
+
+
 def render_report(  # noqa: PLR0917 - one input per report section, wired by the pipeline
     metrics: pd.DataFrame,
     table1: pd.DataFrame,
@@ -472,6 +487,7 @@ def render_report(  # noqa: PLR0917 - one input per report section, wired by the
     recall: go.Figure,
     params: dict[str, Any],
     parameters: dict[str, Any],
+    fold_class_gaps: pd.DataFrame,
     *data_sources: dict[str, Any],
 ) -> str:
     """One self-contained HTML page: data source, weights, tables, figures, parameters.
@@ -483,6 +499,8 @@ def render_report(  # noqa: PLR0917 - one input per report section, wired by the
         params: ``params:<namespace>.reporting``.
         parameters: every parameter of the run (Kedro's ``parameters``); the
             groups named in ``params["parameter_groups"]`` are printed.
+        fold_class_gaps: ``{namespace}.fold_class_gaps``, the folds whose
+            training side lacks a class (listed in their own section).
         data_sources: one ``summarise_data_source`` dict per dataset.
 
     Returns:
@@ -554,6 +572,11 @@ def render_report(  # noqa: PLR0917 - one input per report section, wired by the
             "random-split",
             "Why the random split inflates accuracy",
             _leakage_text(metrics, params, decimals),
+        ),
+        html_page.Section(
+            "fold-gaps",
+            "Folds trained without a class",
+            _fold_gaps_section(fold_class_gaps, decimals),
         ),
         html_page.Section(
             "all-metrics",

@@ -106,6 +106,7 @@ def results_pipeline(data_sources: Sequence[str] = ("data_source",)) -> Pipeline
                     "per_class_recall_plot",
                     "params:reporting",
                     "parameters",
+                    "fold_class_gaps",
                     *data_sources,
                 ],
                 outputs="report_html",

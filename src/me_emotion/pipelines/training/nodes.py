@@ -26,7 +26,7 @@ from .inputs import (
 )
 from .metrics import METRIC_COLUMNS, classification_metrics, confusion_counts
 from .models import MODELS, evaluate_keras, evaluate_sklearn
-from .protocols import build_folds
+from .protocols import build_folds, classes_missing_from_training
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +119,16 @@ def join_datasets(*parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def make_folds(
     model_inputs: dict[str, np.ndarray], params: dict[str, Any]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Folds of the selected protocols plus the ``final`` all-subjects fold.
 
+    A fold whose training side lacks a class is logged as a warning naming the
+    fold and the class, and listed in the second table (the report shows it).
+
     Returns:
-        One row per (protocol, fold, level, sample): ``role`` train, validation
-        or test (see ``protocols.py``).
+        The folds: one row per (protocol, fold, level, sample), ``role`` train,
+        validation or test (see ``protocols.py``); and the folds trained
+        without a class (``protocols.GAP_COLUMNS``).
 
     Raises:
         ValueError: a class without clips, an unknown protocol, fewer than two
@@ -141,7 +145,18 @@ def make_folds(
         len(set(inputs.clip_subject.tolist())),
         folds.groupby("protocol")["fold"].nunique().to_dict(),
     )
-    return folds
+    gaps = classes_missing_from_training(folds, inputs)
+    for gap in gaps[gaps["level"] == "clip"].itertuples(index=False):
+        logger.warning(
+            "%s fold %s trains without class(es) %s (%d test clip(s) of them): "
+            "it cannot predict them, so their recall there is 0; more subjects "
+            "with these classes fix it",
+            gap.protocol,
+            gap.fold,
+            gap.missing_classes,
+            gap.test_clips_of_them,
+        )
+    return folds, gaps
 
 
 def _evaluate(name: str, model_inputs, folds, params):

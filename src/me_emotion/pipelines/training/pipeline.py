@@ -80,7 +80,7 @@ def evaluation_pipeline() -> Pipeline:
             Node(
                 func=make_folds,
                 inputs=["model_inputs", "params:training"],
-                outputs="folds",
+                outputs=["folds", "fold_class_gaps"],
                 name="make_folds",
             ),
             *trainers,

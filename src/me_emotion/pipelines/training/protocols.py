@@ -279,3 +279,48 @@ def iter_folds(folds: pd.DataFrame, level: str) -> Iterator[Fold]:
             by_role["validation"],
             by_role["test"],
         )
+
+
+GAP_COLUMNS = ["protocol", "fold", "level", "missing_classes", "test_clips_of_them"]
+
+
+def classes_missing_from_training(
+    folds: pd.DataFrame, inputs: ModelInputs
+) -> pd.DataFrame:
+    """Folds whose training samples lack a class: the model cannot predict it there.
+
+    Such a fold scores 0 on that class's held-out clips whatever the model, so
+    a class that lives in a single subject drags LOSO UF1/UAR down silently.
+
+    Returns:
+        One row per (protocol, fold, level) with a gap (``GAP_COLUMNS``):
+        ``missing_classes`` comma-separated, ``test_clips_of_them`` the test
+        clips of those classes in the fold.
+    """
+    labels = {"frame": inputs.sample_y, "clip": inputs.clip_y}
+    clips = {"frame": inputs.sample_clip, "clip": np.arange(len(inputs.clip_y))}
+    rows = []
+    for level in LEVELS:
+        for fold in iter_folds(folds, level):
+            present = set(labels[level][fold.train].tolist())
+            missing = [
+                name
+                for index, name in enumerate(inputs.classes.tolist())
+                if index not in present
+            ]
+            if not missing:
+                continue
+            missing_y = [inputs.classes.tolist().index(name) for name in missing]
+            test_clips = set(clips[level][fold.test].tolist())
+            rows.append(
+                {
+                    "protocol": fold.protocol,
+                    "fold": fold.name,
+                    "level": level,
+                    "missing_classes": ", ".join(missing),
+                    "test_clips_of_them": sum(
+                        1 for clip in test_clips if inputs.clip_y[clip] in missing_y
+                    ),
+                }
+            )
+    return pd.DataFrame(rows, columns=GAP_COLUMNS)
