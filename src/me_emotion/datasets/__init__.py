@@ -8,6 +8,12 @@ from .image import OpenCVImageDataset
 from .packaged_faces import PackagedFacePhotosDataset
 from .sealed_partitions import SealedPartitionedDataset
 from .spreadsheet_grid import SpreadsheetGridDataset
+from .video_files import (
+    VideoFilesDataset,
+    VideoGroundTruthDataset,
+    VideoReadError,
+    VideoSource,
+)
 
 __all__ = [
     "ArraysDataset",
@@ -20,5 +26,9 @@ __all__ = [
     "PackagedFacePhotosDataset",
     "SealedPartitionedDataset",
     "SpreadsheetGridDataset",
+    "VideoFilesDataset",
+    "VideoGroundTruthDataset",
+    "VideoReadError",
+    "VideoSource",
     "frame_number",
 ]
