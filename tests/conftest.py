@@ -22,7 +22,7 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TINY = {"synthetic": {"size": "tiny"}}
+TINY = {"synthetic": {"size": "tiny"}, "synthetic_videos": {"size": "tiny"}}
 
 
 def make_project_copy(target: Path) -> Path:

@@ -18,6 +18,7 @@ from me_emotion.pipelines import (
     video_analysis,
 )
 from me_emotion.synthetic import pipeline as synthetic
+from me_emotion.synthetic import video_pipeline as synthetic_videos
 
 DATASETS = ("casme2", "samm")
 
@@ -46,6 +47,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         point globals at real data).
     """
     pipelines = {"synthetic": synthetic.create_pipeline()}
+    pipelines["synthetic_videos"] = synthetic_videos.create_pipeline()
+    pipelines["synthetic"] += pipelines["synthetic_videos"]
     for dataset in DATASETS:
         pipelines[dataset] = dataset_pipeline(dataset)
     pipelines["composite"] = training.create_composite_pipeline(
