@@ -21,7 +21,9 @@ def face_canvas(width: int = 200, height: int = 160) -> np.ndarray:
     face = cv2.resize(photo[40:470, 60:450], (side, side), interpolation=cv2.INTER_AREA)
     canvas = np.full((height, width), 128, np.uint8)
     left = (width - side) // 2
-    canvas[(height - side) // 2 : (height - side) // 2 + side, left : left + side] = face
+    canvas[(height - side) // 2 : (height - side) // 2 + side, left : left + side] = (
+        face
+    )
     return canvas
 
 
@@ -30,9 +32,15 @@ def raise_mouth_corners(frame: np.ndarray, strength: float) -> np.ndarray:
     height, width = frame.shape
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     cx, cy = width / 2, height * 0.55
-    weight = np.exp(-(((xs - cx) / (width * 0.1)) ** 2 + ((ys - cy) / (height * 0.06)) ** 2))
+    weight = np.exp(
+        -(((xs - cx) / (width * 0.1)) ** 2 + ((ys - cy) / (height * 0.06)) ** 2)
+    )
     return cv2.remap(
-        frame, xs, ys + strength * weight, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        frame,
+        xs,
+        ys + strength * weight,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     )
 
 
@@ -57,7 +65,9 @@ def expression_video_frames(
             apex = (onset + offset) / 2
             if onset <= t <= offset:
                 level = max(level, 1 - abs(t - apex) / (apex - onset))
-        frame = raise_mouth_corners(canvas, strength * level) if level else canvas.copy()
+        frame = (
+            raise_mouth_corners(canvas, strength * level) if level else canvas.copy()
+        )
         if face_out and face_out[0] <= t < face_out[1]:
             frame = np.full_like(canvas, 128)
         noise = rng.normal(0, 1.0, frame.shape)

@@ -93,11 +93,23 @@ def _track_one(
         smoothing=float(params["smoothing"]),
     )
     rows = []
+    every_s, last_log = float(params["progress_every_s"]), time.perf_counter()
     for index, seconds, frame in source.frames():
+        if time.perf_counter() - last_log >= every_s:
+            last_log = time.perf_counter()
+            logger.info(
+                "%s: tracking frame %d of %d (%.0f%%)",
+                source.name,
+                index,
+                probe.n_frames,
+                100.0 * index / max(probe.n_frames, 1),
+            )
         small = (
             frame
             if scale == 1.0
-            else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            else cv2.resize(
+                frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
+            )
         )
         box, how = tracker.update(small)
         if box is None:
@@ -133,9 +145,7 @@ def _track_one(
     elif not tracks["face"].any():
         status = "no_face"
         notes.insert(0, "no face found in any frame")
-    duration = (
-        float(tracks["time_s"].iloc[-1]) + 1.0 / fps if len(tracks) else 0.0
-    )
+    duration = float(tracks["time_s"].iloc[-1]) + 1.0 / fps if len(tracks) else 0.0
     return tracks, _index_row(
         source,
         status=status,
@@ -250,7 +260,11 @@ def signal_of_video(
         for scale, step in k.items():
             center = index - step
             parts = [crops.get(center - step), crops.get(center), crop]
-            if center >= 0 and all(p is not None for p in parts) and center < len(track):
+            if (
+                center >= 0
+                and all(p is not None for p in parts)
+                and center < len(track)
+            ):
                 values[scale][center] = motion_contrast(
                     parts[1], parts[0], parts[2], slices, reference
                 )
@@ -341,7 +355,9 @@ def spot_intervals(
 def _frames_to_classify(row: Any, per_interval: int) -> list[int]:
     """The interval's frames the model sees: apex first, then spread onset..offset."""
     spread = np.rint(np.linspace(row.onset_frame, row.offset_frame, per_interval))
-    chosen = [int(row.apex_frame)] + [int(f) for f in spread if int(f) != row.apex_frame]
+    chosen = [int(row.apex_frame)] + [
+        int(f) for f in spread if int(f) != row.apex_frame
+    ]
     return chosen[:per_interval]
 
 
@@ -432,10 +448,13 @@ def describe_model_sources(
         ``text`` (e.g. ``casme2: SYNTHETIC; samm: SYNTHETIC``) goes into
         every table of this pipeline.
     """
+    sources = {"casme2": casme2_data_source, "samm": samm_data_source}
     described: dict[str, Any] = {
         ns: training_source(sources[ns]) for ns in MODEL_NAMESPACES
     }
-    described["synthetic"] = any(described[ns] == "SYNTHETIC" for ns in MODEL_NAMESPACES)
+    described["synthetic"] = any(
+        described[ns] == "SYNTHETIC" for ns in MODEL_NAMESPACES
+    )
     described["text"] = "; ".join(f"{ns}: {described[ns]}" for ns in MODEL_NAMESPACES)
     if described["synthetic"]:
         described["text"] = (
@@ -485,7 +504,10 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
             f"{model_name!r} (conf/base/parameters_video.yml)"
         )
     models = {
-        "casme2": {"hybrid_micronet": casme2_hybrid_micronet, "flow_cnn": casme2_flow_cnn},
+        "casme2": {
+            "hybrid_micronet": casme2_hybrid_micronet,
+            "flow_cnn": casme2_flow_cnn,
+        },
         "samm": {"hybrid_micronet": samm_hybrid_micronet, "flow_cnn": samm_flow_cnn},
     }
     settings = {"casme2": casme2_params, "samm": samm_params}
@@ -506,7 +528,11 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
             )
         else:
             probabilities = flow_probabilities(
-                model, interval_crops["onset"], interval_crops["apex"], training, features
+                model,
+                interval_crops["onset"],
+                interval_crops["apex"],
+                training,
+                features,
             )
         table = keys.copy()
         table[f"{namespace}_label"] = (
@@ -588,7 +614,9 @@ def summarise_videos(
             "fps": fps,
             "width": video.width,
             "height": video.height,
-            "seconds_with_face": float(track["face"].sum() / fps) if len(track) else 0.0,
+            "seconds_with_face": float(track["face"].sum() / fps)
+            if len(track)
+            else 0.0,
             "micro_intervals": len(micro),
             "macro_intervals": int((spotted["kind"] == "macro").sum()),
         }
@@ -616,7 +644,9 @@ def evaluate_spotting_if_truth(
     none at all the table is empty (and the report leaves the section out).
     """
     if ground_truth.empty:
-        logger.info("No ground-truth sidecar next to the videos: spotting not evaluated")
+        logger.info(
+            "No ground-truth sidecar next to the videos: spotting not evaluated"
+        )
         return pd.DataFrame(columns=["video", "kind", "n_truth", "n_spotted", "f1"])
     from .evaluation import evaluate_spotting  # noqa: PLC0415
 

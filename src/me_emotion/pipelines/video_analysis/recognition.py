@@ -95,7 +95,9 @@ def flow_probabilities(
     maps = np.stack(
         [flow_features(a, b, features["flow"]) for a, b in zip(onsets, apexes)]
     ).transpose(0, 2, 3, 1)
-    channels = [FLOW_CHANNELS.index(c) for c in training["models"]["flow_cnn"]["channels"]]
+    channels = [
+        FLOW_CHANNELS.index(c) for c in training["models"]["flow_cnn"]["channels"]
+    ]
     probabilities = model.predict(
         {architectures.FLOW_INPUT: maps[..., channels]}, batch_size=256, verbose=0
     )

@@ -98,7 +98,11 @@ def timeline_figure(
                 name=f"#{row.interval} {row.kind}",
                 showlegend=False,
                 hovertext=f"#{row.interval} {row.kind} {row.onset_s:.2f}-{row.offset_s:.2f} s"
-                + (f"<br>CASME-II model: {casme2}<br>SAMM model: {samm}" if row.kind == "micro" else ""),
+                + (
+                    f"<br>CASME-II model: {casme2}<br>SAMM model: {samm}"
+                    if row.kind == "micro"
+                    else ""
+                ),
                 hoverinfo="text",
             )
         )
@@ -150,7 +154,9 @@ def apex_strip(apexes: np.ndarray, tile_px: int) -> str:
     """The apex crops side by side as one inline ``<img>``."""
     if not len(apexes):
         return ""
-    tiles = [cv2.resize(a, (tile_px, tile_px), interpolation=cv2.INTER_AREA) for a in apexes]
+    tiles = [
+        cv2.resize(a, (tile_px, tile_px), interpolation=cv2.INTER_AREA) for a in apexes
+    ]
     return f'<img alt="apex crops" src="{_png_data_uri(np.hstack(tiles))}">'
 
 
@@ -177,7 +183,7 @@ def render_video_report(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog input
     spotting_metrics: pd.DataFrame,
     rejects: pd.DataFrame,
     interval_crops: dict[str, np.ndarray],
-    timelines: dict[str, go.Figure],
+    timelines: dict[str, Any],
     model_sources: dict[str, Any],
     params: dict[str, Any],
 ) -> str:
@@ -203,7 +209,11 @@ def render_video_report(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog input
         Section(
             "summary",
             "Videos",
-            table_html(summary, decimals, "One row per video found; status and reason say what happened to it."),
+            table_html(
+                summary,
+                decimals,
+                "One row per video found; status and reason say what happened to it.",
+            ),
         ),
         Section(
             "agreement",
@@ -232,7 +242,12 @@ def render_video_report(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog input
     for video in summary["video"]:
         rows = labelled_intervals[labelled_intervals["video"] == video]
         figure = timelines.get(_partition_name(str(video)))
-        body = figure_html(figure, f"timeline-{_partition_name(str(video))}") if figure else ""
+        figure = figure() if callable(figure) else figure  # a partition's loader
+        body = (
+            figure_html(figure, f"timeline-{_partition_name(str(video))}")
+            if figure
+            else ""
+        )
         chosen = interval_crops["video"] == video
         order = np.argsort(interval_crops["interval"][chosen])
         strip = apex_strip(interval_crops["apex"][chosen][order], tile)
@@ -243,7 +258,9 @@ def render_video_report(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog input
             if len(rows)
             else paragraph("No interval spotted.")
         )
-        sections.append(Section(f"video-{_partition_name(str(video))}", str(video), body))
+        sections.append(
+            Section(f"video-{_partition_name(str(video))}", str(video), body)
+        )
     title = "Micro-expression video analysis" + (
         " (SYNTHETIC models)" if model_sources["synthetic"] else ""
     )

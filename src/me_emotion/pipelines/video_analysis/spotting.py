@@ -78,7 +78,9 @@ def motion_contrast(
     after = align(after, center)
     differences = {}
     for name, (rows, cols) in slices.items():
-        mean_neighbours = 0.5 * (_zscore(before[rows, cols]) + _zscore(after[rows, cols]))
+        mean_neighbours = 0.5 * (
+            _zscore(before[rows, cols]) + _zscore(after[rows, cols])
+        )
         differences[name] = float(
             np.mean(np.abs(_zscore(center[rows, cols]) - mean_neighbours))
         )
@@ -219,7 +221,9 @@ def spot_video(
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["onset_frame"] <= b["offset_frame"] and b["onset_frame"] <= a["offset_frame"]
+    return (
+        a["onset_frame"] <= b["offset_frame"] and b["onset_frame"] <= a["offset_frame"]
+    )
 
 
 def _without_overlaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

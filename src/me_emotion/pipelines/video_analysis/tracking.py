@@ -109,7 +109,9 @@ class FaceTracker:
     def _template_of(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
         x, y, w, h = (int(round(v)) for v in box)
         crop = frame[max(y, 0) : y + h, max(x, 0) : x + w]
-        return cv2.resize(crop, (TEMPLATE_PX, TEMPLATE_PX), interpolation=cv2.INTER_AREA)
+        return cv2.resize(
+            crop, (TEMPLATE_PX, TEMPLATE_PX), interpolation=cv2.INTER_AREA
+        )
 
     def _detect(self, frame: np.ndarray) -> bool:
         self.detections += 1
@@ -131,7 +133,10 @@ class FaceTracker:
         right = int(min(frame.shape[1], x + w + pad))
         bottom = int(min(frame.shape[0], y + h + pad))
         window = frame[top:bottom, left:right]
-        size = (max(1, int(window.shape[1] * scale)), max(1, int(window.shape[0] * scale)))
+        size = (
+            max(1, int(window.shape[1] * scale)),
+            max(1, int(window.shape[0] * scale)),
+        )
         if size[0] < TEMPLATE_PX or size[1] < TEMPLATE_PX:
             return False
         small = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
@@ -170,5 +175,7 @@ class FaceTracker:
         if self._smooth is None:
             self._smooth = self._box.copy()
         else:
-            self._smooth = self.smoothing * self._box + (1 - self.smoothing) * self._smooth
+            self._smooth = (
+                self.smoothing * self._box + (1 - self.smoothing) * self._smooth
+            )
         return self._smooth.copy(), how
