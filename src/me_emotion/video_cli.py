@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="face tracker (default: parameters_video.yml)",
     )
     parser.add_argument(
+        "--params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter as `kedro run --params` does, e.g. "
+        "video.spotting.p.micro=0.3 (repeatable; VALUE is YAML)",
+    )
+    parser.add_argument(
         "--project",
         metavar="DIR",
         help="the me_emotion project with conf/ and the trained models (default: "
@@ -151,6 +159,32 @@ def _quiet_logging() -> None:
     video.handlers = [_ProgressPrinter()]
 
 
+def parse_params(pairs: list[str]) -> dict:
+    """``["a.b=1", "a.c=x"]`` -> ``{"a": {"b": 1, "c": "x"}}`` (values parsed as YAML)."""
+    import yaml  # noqa: PLC0415
+
+    nested: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"me-emotion-video: --params wants KEY=VALUE, got {pair!r}")
+        *parents, leaf = key.strip().split(".")
+        target = nested
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = yaml.safe_load(value)
+    return nested
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status (see ``--help``)."""
     args = build_parser().parse_args(argv)
@@ -176,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
     bootstrap_project(project)
-    overrides: dict = {}
+    overrides: dict = parse_params(args.params)
     if args.model:
-        overrides.setdefault("video", {})["recognition"] = {"model": args.model}
+        _merge(overrides, {"video": {"recognition": {"model": args.model}}})
     if args.tracker:
-        overrides.setdefault("video", {})["tracking"] = {"tracker": args.tracker}
+        _merge(overrides, {"video": {"tracking": {"tracker": args.tracker}}})
     runtime_params = {
         "video_inputs": inputs,  # missing ones become reject rows
         "video_out": str(out),

@@ -31,13 +31,19 @@ TINY_MODEL_PARAMS = {
 }
 
 
-def write_tiny_models(project: Path, source: str = "synthetic") -> None:
-    """HybridMicroNet and flow CNN per namespace, plus its ``data_source.json``."""
+def write_tiny_models(
+    project: Path, source: str = "synthetic", image_size: int = 32, grid: int = 8
+) -> None:
+    """HybridMicroNet and flow CNN per namespace, plus its ``data_source.json``.
+
+    The defaults match ``TINY_MODEL_PARAMS``; ``image_size=48, grid=28`` match
+    conf/base (for runs that cannot pass runtime parameters).
+    """
     for namespace, classes in CLASSES.items():
         folder = project / "data" / "06_models" / namespace
         folder.mkdir(parents=True, exist_ok=True)
         hybrid = architectures.build_hybrid_micronet(
-            32,
+            image_size,
             len(classes),
             embedding_size=512,
             filters=[2, 2, 2],
