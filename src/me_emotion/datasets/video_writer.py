@@ -85,7 +85,8 @@ class VideoFolderWriterDataset(
     Args:
         path: the folder.
         workers: processes writing videos in parallel (1: in this process).
-        overwrite: delete videos of the folder that are not in the saved data.
+        overwrite: delete videos of the folder that are not in the saved data,
+            with their ``<stem>.*.csv`` sidecars.
     """
 
     def __init__(
@@ -124,6 +125,8 @@ class VideoFolderWriterDataset(
             for stale in self._videos():
                 if stale.name not in data:
                     stale.unlink()
+                    for sidecar in self._path.glob(f"{stale.stem}.*.csv"):
+                        sidecar.unlink()  # its ground truth is stale too
         # longest first, so parallel workers finish together
         names = sorted(
             data,

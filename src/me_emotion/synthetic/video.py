@@ -38,6 +38,7 @@ from .render import (
 )
 
 GENERATOR_VERSION = "1"
+DATA_SOURCE = "SYNTHETIC"  # the sidecars' data_source column
 EXPRESSIONS = ("micro", "macro")
 DISTRACTORS = (
     "blink",
@@ -345,7 +346,11 @@ class VideoScene:
         self.wall = tuple(float(v) for v in np.median(border, axis=0))
         self.face_px = float(video["face_width_px"])
         self.events = events
-        sigma = render["sigma_face"] * self.face_px
+        sigmas = {
+            "blink": render["blink_sigma_face"] * self.face_px,  # eyelids are thin
+            "micro": render["sigma_face"] * self.face_px,
+            "macro": render["sigma_face"] * self.face_px,
+        }
         self.expressions = []
         for e in events:
             if e["event"] not in ("micro", "macro", "blink"):
@@ -353,10 +358,12 @@ class VideoScene:
             motions = (
                 BLINK_MOTIONS if e["event"] == "blink" else au_points(e["action_units"])
             )
+            # the largest landmark motion of every recipe is the planned amplitude
+            largest = max(math.hypot(dx, dy) for _, dx, dy in motions)
             points = landmark_motions(
-                self.subject, motions, e["amplitude"] * self.face_px
+                self.subject, motions, e["amplitude"] * self.face_px / largest
             )
-            region, local = _local_field(points, sigma, canvas.shape[:2])
+            region, local = _local_field(points, sigmas[e["event"]], canvas.shape[:2])
             self.expressions.append(
                 _Expression(
                     e["onset_frame"],
@@ -536,6 +543,7 @@ def render_videos(
             events=_records(events[events["video"] == video["video"]]),
             render={
                 "sigma_face": float(params["sigma_face"]),
+                "blink_sigma_face": float(params["blink_sigma_face"]),
                 "noise_sd": float(params["noise_sd"]),
                 "seed": tuple(_video_seed(params, video["stem"])),
             },
@@ -544,11 +552,14 @@ def render_videos(
 
 
 def ground_truth_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """One ground-truth table per video, keyed ``<stem>`` (saved as ``<stem>.ground_truth.csv``)."""
+    """One ground-truth table per video, keyed by stem (``<stem>.ground_truth.csv``).
+
+    Columns: ``GROUND_TRUTH_COLUMNS`` and ``data_source`` (``SYNTHETIC``).
+    """
     tables = {}
     for name, table in events.groupby("video", sort=True):
         stem = name.rsplit(".", 1)[0]
-        tables[stem] = table[GROUND_TRUTH_COLUMNS].reset_index(drop=True)
+        tables[stem] = table[GROUND_TRUTH_COLUMNS].assign(data_source=DATA_SOURCE)
     return tables
 
 
