@@ -167,7 +167,9 @@ def parse_params(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"me-emotion-video: --params wants KEY=VALUE, got {pair!r}")
+            raise SystemExit(
+                f"me-emotion-video: --params wants KEY=VALUE, got {pair!r}"
+            )
         *parents, leaf = key.strip().split(".")
         target = nested
         for part in parents:

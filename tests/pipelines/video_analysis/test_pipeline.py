@@ -51,7 +51,9 @@ def test_kedro_run_video_writes_every_output(kedro_project):
     run_pipeline(kedro_project, "video", TINY_MODEL_PARAMS)
     out = kedro_project / "data" / "08_reporting" / "video"
     intervals = pd.read_csv(out / "intervals.csv")
-    smile = intervals[(intervals["video"] == "smile.avi") & (intervals["kind"] == "micro")]
+    smile = intervals[
+        (intervals["video"] == "smile.avi") & (intervals["kind"] == "micro")
+    ]
     assert len(smile) == 2
     for (onset_s, offset_s), apex in zip(EVENTS, smile["apex_s"]):
         assert onset_s <= apex <= offset_s
@@ -61,7 +63,9 @@ def test_kedro_run_video_writes_every_output(kedro_project):
     assert summary.loc["away.avi", "seconds_with_face"] < 3.0 - 0.5
     agreement = pd.read_csv(out / "agreement.csv")
     assert agreement["video"].iloc[-1] == "ALL"
-    assert agreement["n_intervals"].iloc[-1] == int((intervals["kind"] == "micro").sum())
+    assert agreement["n_intervals"].iloc[-1] == int(
+        (intervals["kind"] == "micro").sum()
+    )
     assert summary["models_trained_on"].str.contains("SYNTHETIC").all()
     report = (out / "report.html").read_text()
     assert "SYNTHETIC DATA" in report and "data:image/png;base64" in report
@@ -114,6 +118,30 @@ def test_help_explains_every_output(capsys):
         video_cli.main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for name in ("report.html", "intervals.csv", "summary.csv", "agreement.csv",
-                 "rejects.csv", "spotting_metrics.csv", "timelines", "exit status"):
+    for name in (
+        "report.html",
+        "intervals.csv",
+        "summary.csv",
+        "agreement.csv",
+        "rejects.csv",
+        "spotting_metrics.csv",
+        "timelines",
+        "exit status",
+    ):
         assert name in text
+
+
+def test_spotting_is_scored_against_the_synthetic_ground_truth(tiny_project):
+    """The synthetic generator's tiny videos carry sidecars: video.spotting_metrics is filled."""
+    write_tiny_models(tiny_project)
+    run_pipeline(tiny_project, "video", TINY_MODEL_PARAMS)
+    metrics = pd.read_csv(
+        tiny_project / "data" / "08_reporting" / "video" / "spotting_metrics.csv"
+    )
+    pooled = metrics[(metrics["video"] == "ALL") & (metrics["kind"] == "micro")]
+    assert len(pooled) == 1 and pooled["n_truth"].iloc[0] >= 2
+    assert (metrics["data_source"].str.upper() == "SYNTHETIC").all()
+    report = (
+        tiny_project / "data" / "08_reporting" / "video" / "report.html"
+    ).read_text()
+    assert "Spotting against the ground truth" in report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,14 +100,24 @@ def test_smoothing_keeps_missing_frames_missing():
     assert np.isnan(out[2]) and out[1] == pytest.approx(1.5)
 
 
-def test_motion_contrast_sees_a_local_change_and_not_a_global_shift():
-    rng = np.random.default_rng(1)
-    face = rng.uniform(0, 255, (64, 64)).astype(np.float32)
+def test_motion_contrast_sees_a_passing_local_change_only():
+    face = cv2.GaussianBlur(
+        np.random.default_rng(1).uniform(0, 255, (64, 64)).astype(np.uint8), (5, 5), 1.5
+    )
     slices = region_slices(
-        64, {"mouth": [0.2, 0.6, 0.8, 0.9], "nose": [0.4, 0.4, 0.6, 0.6]}
+        64, {"mouth": [0.2, 0.6, 0.8, 0.9], "nose": [0.4, 0.35, 0.6, 0.55]}
     )
     changed = face.copy()
-    changed[40:56, 14:50] = np.roll(changed[40:56, 14:50], 3, axis=0)
-    assert motion_contrast(changed, face, face, slices, "nose") > 0.3
-    brighter = face * 1.2 + 10  # a lighting change
-    assert motion_contrast(brighter, face, face, slices, "nose") < 0.05
+    changed[38:58, 12:52] = np.roll(face[38:58, 12:52], 2, axis=0)  # mouth moves
+    assert motion_contrast(changed, face, face, slices, "nose") > 0.5
+    assert motion_contrast(face, face, face, slices, "nose") < 0.05
+    # a lasting change (only one neighbour differs) is not an expression
+    assert motion_contrast(changed, face, changed, slices, "nose") < 0.05
+    brighter = np.clip(face.astype(int) + 5, 0, 255).astype(np.uint8)
+    assert motion_contrast(brighter, face, face, slices, "nose") < 0.3
+    # the whole face shifted: head motion, subtracted; too fast: not scored
+    shifted = np.roll(face, 1, axis=1)
+    assert motion_contrast(shifted, face, face, slices, "nose") < 0.3
+    assert np.isnan(
+        motion_contrast(shifted, face, face, slices, "nose", max_head_px=0.5)
+    )

@@ -218,23 +218,21 @@ def track_faces(
 def _face_crops(
     source: VideoSource, track: pd.DataFrame, size: int
 ) -> Iterator[tuple[int, np.ndarray | None]]:
-    """``(frame index, float32 face crop or None)`` along the track, streamed."""
+    """``(frame index, uint8 face crop or None)`` along the track, streamed."""
     boxes = track.set_index("frame")
     for index, _, frame in source.frames():
         if index not in boxes.index or not bool(boxes.at[index, "face"]):
             yield index, None
             continue
         row = boxes.loc[index]
-        x, y = max(0, int(row["x"])), max(0, int(row["y"]))
-        w = min(int(row["width"]), frame.shape[1] - x)
-        h = min(int(row["height"]), frame.shape[0] - y)
-        if w < 4 or h < 4:
-            yield index, None
+        x, y, w, h = (int(row[c]) for c in ("x", "y", "width", "height"))
+        if x < 0 or y < 0 or x + w > frame.shape[1] or y + h > frame.shape[0]:
+            yield index, None  # face cut by the frame edge: its crop would change scale
             continue
         crop = cv2.resize(
             frame[y : y + h, x : x + w], (size, size), interpolation=cv2.INTER_AREA
         )
-        yield index, crop.astype(np.float32)
+        yield index, crop
 
 
 def signal_of_video(
@@ -253,20 +251,30 @@ def signal_of_video(
     keep = 2 * max(k.values()) + 1
     values = {scale: np.full(len(track), np.nan) for scale in SCALES}
     crops: dict[int, np.ndarray] = {}
+    settle = frames_for(params["settle_s"], fps)
+    run = 0  # consecutive frames with a face so far
     for index, crop in _face_crops(source, track, size):
-        if crop is not None:
+        run = run + 1 if crop is not None else 0
+        if crop is not None and run > settle:  # a face coming back is still moving in
             crops[index] = crop
         crops.pop(index - keep, None)
+        if index not in crops:
+            continue
         for scale, step in k.items():
             center = index - step
-            parts = [crops.get(center - step), crops.get(center), crop]
+            parts = [crops.get(center - step), crops.get(center), crops[index]]
             if (
                 center >= 0
                 and all(p is not None for p in parts)
                 and center < len(track)
             ):
                 values[scale][center] = motion_contrast(
-                    parts[1], parts[0], parts[2], slices, reference
+                    parts[1],
+                    parts[0],
+                    parts[2],
+                    slices,
+                    reference,
+                    max_head_px=float(params["max_head_motion"]) * size,
                 )
     return pd.DataFrame(
         {

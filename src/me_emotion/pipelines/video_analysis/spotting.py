@@ -1,15 +1,15 @@
 """Training-free spotting: a facial-motion contrast signal and its peaks.
 
-The signal follows the field's feature-difference baselines (MEGC's
-``mean + p (max - mean)`` threshold): for frame t, the face crop is compared
-with the mean of the crops k frames before and after it, region by region
-(eyebrows, mouth, ... as fractions of the face box). An expression that rises
-and falls within about 2k frames peaks at its apex; a still face or a slow
-drift gives ~0. Before comparing, the neighbours are aligned to frame t by
-phase correlation (global head translation removed) and every region is
-z-scored (global lighting changes removed); the difference of a rigid
-reference region (the nose) is subtracted, so head rotation, which moves
-every region, is not taken for an expression. k is tied to the video's fps:
+The signal follows the field's training-free baselines (MEGC's
+``mean + p (max - mean)`` threshold on a feature difference between frame t
+and frames k apart): for frame t, dense optical flow runs from the face crop
+k frames before and k frames after to frame t, region by region (eyebrows,
+mouth, ... as fractions of the face box); the median flow of a rigid
+reference region (the nose) is subtracted first, which removes head
+translation. A region scores the smaller of its two flow magnitudes, so an
+expression that rises and falls within about 2k frames peaks at its apex,
+while a lasting change (lighting step, new head pose) or a slow drift gives
+~0. k is tied to the video's fps:
 ``k = round(k_s * fps)``. Two scales run: ``micro`` (k about half a
 micro-expression) and ``macro`` (longer), whose long intervals are the
 macro-expressions that the micro intervals inside them belong to.
@@ -44,21 +44,24 @@ def region_slices(
     return slices
 
 
-def align(moving: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``moving`` shifted onto ``reference`` by the phase-correlation translation."""
-    (dx, dy), _ = cv2.phaseCorrelate(reference, moving)
-    matrix = np.float32([[1, 0, -dx], [0, 1, -dy]])
-    return cv2.warpAffine(
-        moving,
-        matrix,
-        (moving.shape[1], moving.shape[0]),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+def regional_flow(
+    flow: np.ndarray, slices: dict[str, tuple[slice, slice]], reference: str
+) -> dict[str, float]:
+    """Mean flow magnitude (px) per region after subtracting the reference region's median flow."""
+    rows, cols = slices[reference]
+    head = np.median(flow[rows, cols].reshape(-1, 2), axis=0)
+    values = {
+        name: float(np.mean(np.linalg.norm(flow[r, c] - head, axis=-1)))
+        for name, (r, c) in slices.items()
+        if name != reference
+    }
+    values[reference] = float(np.linalg.norm(head))  # the head's own motion
+    return values
 
 
-def _zscore(patch: np.ndarray) -> np.ndarray:
-    return (patch - patch.mean()) / (patch.std() + 1.0)
+def dense_flow(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Farneback optical flow ``(H, W, 2)`` from ``first`` to ``second`` (uint8 crops)."""
+    return cv2.calcOpticalFlowFarneback(first, second, None, 0.5, 2, 9, 3, 5, 1.1, 0)
 
 
 def motion_contrast(
@@ -67,25 +70,26 @@ def motion_contrast(
     after: np.ndarray,
     slices: dict[str, tuple[slice, slice]],
     reference: str,
+    *,
+    max_head_px: float = np.inf,
 ) -> float:
-    """Largest regional change of ``center`` against its neighbours' mean, head motion removed.
+    """How much the face at ``center`` differs from *both* neighbours, head motion removed.
 
-    All three are float32 crops of the same size. Returns
-    ``max over regions (d_region - d_reference)``, at least 0, where ``d`` is
-    the mean absolute difference of z-scored patches.
+    All three are uint8 face crops of the same size. For each region the
+    optical-flow magnitude from each neighbour to ``center`` is taken after
+    subtracting the reference (nose) region's median flow (head translation);
+    the region's value is the smaller of the two, so a change that persists
+    (a step in lighting or pose: only one neighbour differs) scores ~0 while
+    an expression that comes and goes (both differ at its apex) scores high.
+    Returns the largest region's value, in crop pixels; NaN when the head
+    itself moved more than ``max_head_px`` (fast head motion: flow and
+    expression cannot be told apart).
     """
-    before = align(before, center)
-    after = align(after, center)
-    differences = {}
-    for name, (rows, cols) in slices.items():
-        mean_neighbours = 0.5 * (
-            _zscore(before[rows, cols]) + _zscore(after[rows, cols])
-        )
-        differences[name] = float(
-            np.mean(np.abs(_zscore(center[rows, cols]) - mean_neighbours))
-        )
-    baseline = differences.pop(reference)
-    return max(0.0, max(differences.values()) - baseline)
+    from_before = regional_flow(dense_flow(before, center), slices, reference)
+    from_after = regional_flow(dense_flow(after, center), slices, reference)
+    if max(from_before.pop(reference), from_after.pop(reference)) > max_head_px:
+        return float("nan")
+    return max(min(from_before[name], from_after[name]) for name in from_before)
 
 
 def smooth(signal: np.ndarray, window: int) -> np.ndarray:

@@ -31,6 +31,16 @@ from me_emotion.pipelines.face_detection.haar import (
 
 TRACKERS = ("haar", "landmarks")
 TEMPLATE_PX = 48  # side of the matching template: cheap, still distinctive
+KEEP_IOU = 0.5  # a re-detection overlapping the tracked box this much is the same face
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+    left, top = max(a[0], b[0]), max(a[1], b[1])
+    right, bottom = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    shared = max(0.0, right - left) * max(0.0, bottom - top)
+    union = a[2] * a[3] + b[2] * b[3] - shared
+    return float(shared / union) if union > 0 else 0.0
 
 
 class LandmarksTrackerUnavailable(RuntimeError):
@@ -161,6 +171,10 @@ class FaceTracker:
             previous = (self._box, self._smooth, self._template)
             if self._detect(frame):
                 how = "detected"
+                if box_iou(self._box, previous[0]) >= KEEP_IOU:
+                    # the same face: keep following it, so the crop does not jump
+                    self._box, self._smooth, self._template = previous
+                    self._follow(frame)
             else:  # the detector missed: keep following while the template matches
                 self._box, self._smooth, self._template = previous
                 how = "tracked" if self._follow(frame) else "face lost"
