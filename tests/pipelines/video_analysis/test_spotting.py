@@ -17,11 +17,11 @@ from me_emotion.pipelines.video_analysis.spotting import (
 )
 
 PARAMS = {
-    "smooth_s": 0.0,
+    "smooth_s": {"micro": 0.0, "macro": 0.0},
     "p": {"micro": 0.3, "macro": 0.5},
     "min_threshold": {"micro": 0.05, "macro": 0.05},
     "min_peak_distance_s": 0.1,
-    "boundary_fraction": 0.5,
+    "boundary_fraction": {"micro": 0.5, "macro": 0.5},
     "min_duration_s": 0.04,
     "max_micro_duration_s": 0.5,
 }

@@ -49,7 +49,7 @@ def timeline_figure(
     Interval colours follow the CASME-II model's 3-class label (macro
     intervals in purple); hovering shows both models' labels.
     """
-    window = frames_for(params["smooth_s"], fps)
+    window = frames_for(params["smooth_s"]["micro"], fps)
     micro = smooth(signals["signal_micro"].to_numpy(np.float64), window)
     fig = go.Figure()
     fig.add_trace(

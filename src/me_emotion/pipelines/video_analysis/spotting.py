@@ -171,16 +171,16 @@ def spot_video(
     """
     frames = signals["frame"].to_numpy()
     times = signals["time_s"].to_numpy(np.float64)
-    window = frames_for(params["smooth_s"], fps)
     min_distance = frames_for(params["min_peak_distance_s"], fps)
     found: dict[str, list[dict[str, Any]]] = {"micro": [], "macro": []}
     for scale in SCALES:
+        window = frames_for(params["smooth_s"][scale], fps)
         smoothed = smooth(signals[f"signal_{scale}"].to_numpy(np.float64), window)
         threshold = baseline_threshold(
             smoothed, params["p"][scale], params["min_threshold"][scale]
         )
         for onset, apex, offset, score in peak_intervals(
-            smoothed, threshold, min_distance, float(params["boundary_fraction"])
+            smoothed, threshold, min_distance, float(params["boundary_fraction"][scale])
         ):
             duration = (offset - onset + 1) / fps
             if duration < float(params["min_duration_s"]):
