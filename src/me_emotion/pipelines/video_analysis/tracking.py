@@ -29,6 +29,10 @@ from me_emotion.pipelines.face_detection.haar import (
     load_cascade,
 )
 
+from .landmarks import LandmarksDetector, LandmarksTrackerUnavailable
+
+__all__ = ["FaceTracker", "LandmarksTrackerUnavailable", "make_detector"]
+
 TRACKERS = ("haar", "landmarks")
 TEMPLATE_PX = 48  # side of the matching template: cheap, still distinctive
 KEEP_IOU = 0.5  # a re-detection overlapping the tracked box this much is the same face
@@ -41,10 +45,6 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     shared = max(0.0, right - left) * max(0.0, bottom - top)
     union = a[2] * a[3] + b[2] * b[3] - shared
     return float(shared / union) if union > 0 else 0.0
-
-
-class LandmarksTrackerUnavailable(RuntimeError):
-    """The ``landmarks`` tracker is not available in this version."""
 
 
 def tracking_scale(width: int, height: int, max_side: int) -> float:
@@ -72,22 +72,18 @@ class HaarDetector:
         return largest_box(boxes) if len(boxes) else None
 
 
-def make_detector(params: dict[str, Any]) -> HaarDetector:
+def make_detector(params: dict[str, Any]) -> HaarDetector | LandmarksDetector:
     """The detector named by ``params["tracker"]``.
 
     Raises:
-        LandmarksTrackerUnavailable: ``landmarks`` (see docs/video.md).
+        LandmarksTrackerUnavailable: ``landmarks`` without its model files.
         ValueError: an unknown tracker name.
     """
     tracker = params["tracker"]
     if tracker == "haar":
         return HaarDetector(params["haar"])
     if tracker == "landmarks":
-        raise LandmarksTrackerUnavailable(
-            "video.tracking.tracker=landmarks (MediaPipe BlazeFace + face mesh) is not "
-            "implemented in this version of me_emotion; set video.tracking.tracker: "
-            "haar in conf/base/parameters_video.yml (see docs/video.md)"
-        )
+        return LandmarksDetector(params["landmarks"])
     raise ValueError(
         f"video.tracking.tracker must be one of {TRACKERS}, got {tracker!r} "
         "(conf/base/parameters_video.yml)"
