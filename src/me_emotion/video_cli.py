@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 EXIT_OK = 0
@@ -20,6 +21,7 @@ EXIT_NOTHING_PROCESSED = 1
 EXIT_USAGE = 2  # argparse's own
 EXIT_MODELS_MISSING = 3
 ENVIRONMENT = "video_cli"
+LOGGING_CONFIG = Path(__file__).with_name("video_cli_logging.yml")
 REQUIRED_MODELS = (
     "casme2.keras_model_hybrid_micronet",
     "casme2.keras_model_flow_cnn",
@@ -150,8 +152,11 @@ class _ProgressPrinter(logging.Handler):
 
 
 def _quiet_logging() -> None:
-    for name in ("kedro", "py.warnings", "tensorflow", "absl"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    """Only errors from Kedro and libraries; the video pipeline's progress lines."""
+    warnings.filterwarnings("ignore")
+    logging.getLogger().setLevel(logging.ERROR)
+    for name in ("kedro", "kedro_viz", "py.warnings", "tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("me_emotion").setLevel(logging.WARNING)
     video = logging.getLogger("me_emotion.pipelines.video_analysis")
     video.setLevel(logging.INFO)
@@ -192,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault(
+        "OPENCV_FFMPEG_LOGLEVEL", "-8"
+    )  # broken files: our reason, not ffmpeg's
+    os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(LOGGING_CONFIG))
     project = find_project(args.project)
     if not (project / "conf" / ENVIRONMENT).is_dir():
         say(

@@ -193,7 +193,7 @@ def track_faces(
         track, row = _track_one(source, params)
         tracks.append(track)
         index.append(row)
-        logger.info(
+        (logger.warning if row["status"] == "rejected" else logger.info)(
             "%s: %s, %d frames, %s",
             name,
             row["status"],
@@ -207,8 +207,6 @@ def track_faces(
     )
     video_index = pd.DataFrame(index, columns=INDEX_COLUMNS)
     rejects = video_index.loc[video_index["status"] == "rejected", REJECT_COLUMNS]
-    for row in rejects.itertuples(index=False):
-        logger.warning("Video %s rejected: %s", row.video, row.reason)
     return face_tracks, video_index, rejects.reset_index(drop=True)
 
 
