@@ -114,7 +114,7 @@ class LandmarksDetector:
         outputs = _run(self._detector, tensor)
         boxes = next(o for o in outputs if o.shape[-1] == 16)[0]
         logits = next(o for o in outputs if o.shape[-1] == 1)[0, :, 0]
-        scores = 1 / (1 + np.exp(-np.clip(logits, -100, 100)))
+        scores = 1 / (1 + np.exp(-np.clip(logits, -50, 50)))
         best = int(np.argmax(scores))
         if scores[best] < self._min_score:
             return None
@@ -145,7 +145,7 @@ class LandmarksDetector:
         outputs = _run(self._mesh, (crop.astype(np.float32) / 255.0)[None])
         points = next(o for o in outputs if o.size == 468 * 3).reshape(468, 3)
         presence = float(next(o for o in outputs if o.size == 1).ravel()[0])
-        if 1 / (1 + np.exp(-np.clip(presence, -100, 100))) < self._min_presence:
+        if 1 / (1 + np.exp(-np.clip(presence, -50, 50))) < self._min_presence:
             self.last_landmarks = None
             return None
         landmarks = points.copy()
