@@ -95,8 +95,26 @@ def main() -> None:
             catalog.load("casme2.data_source"), catalog.load("samm.data_source")
         )
         seconds["load models (once per run)"] = time.perf_counter() - start
+        classify_inputs = (
+            intervals,
+            crops,
+            *models,
+            sources,
+            params["casme2"],
+            params["samm"],
+            params["composite"]["training"]["class_map"],
+            video["recognition"],
+        )
         timed(
-            "classify_intervals (incl. VGG-16 build)",
+            "classify first call: VGG-16 build + compile",
+            nodes.classify_intervals,
+            *classify_inputs,
+        )
+        seconds["load models (once per run)"] += seconds.pop(
+            "classify first call: VGG-16 build + compile"
+        )
+        timed(
+            "classify_intervals (warm)",
             nodes.classify_intervals,
             intervals,
             crops,
@@ -123,7 +141,9 @@ def main() -> None:
         f"  {'total (per video)':45s} {total:7.2f} s  {total / duration:6.3f} x real time"
     )
     if per_run is not None:
-        print(f"  {'load models (once per run, not per video)':45s} {per_run:7.2f} s")
+        print(
+            f"  {'models + VGG-16 build/compile (once per run)':45s} {per_run:7.2f} s"
+        )
     print(
         f"  os.cpu_count()={os.cpu_count()}, load average {os.getloadavg()}",
         file=sys.stdout,
