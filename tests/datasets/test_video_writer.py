@@ -60,8 +60,13 @@ def test_stale_videos_and_their_sidecars_are_removed(tmp_path):
     dataset = VideoFolderWriterDataset(str(folder), workers=1)
     dataset.save({"old.mp4": Ramp()})
     (folder / "old.ground_truth.csv").write_text("video\nold.mp4\n")
+    (folder / "gone.ground_truth.csv").write_text("video\ngone.mp4\n")  # orphan
+    (folder / "new.ground_truth.csv").write_text("video\nnew.mp4\n")
     dataset.save({"new.mp4": Ramp()})
-    assert sorted(p.name for p in folder.iterdir()) == ["new.mp4"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "new.ground_truth.csv",
+        "new.mp4",
+    ]
 
 
 def test_a_source_that_lies_about_its_length_leaves_no_file(tmp_path):

@@ -186,3 +186,8 @@ def test_events_that_do_not_fit_raise_a_clear_error():
         plan_videos({**params, "sizes": {"tiny": unknown}})
     with pytest.raises(ValueError, match="not one of"):
         plan_videos({**params, "size": "huge"})
+    with pytest.raises(ValueError, match="container"):
+        plan_videos({**params, "container": "gif"})
+    long_micro = {**params["events"]["micro"], "duration_s": [0.6, 0.7]}
+    with pytest.raises(ValueError, match="micro of .* breaks"):
+        plan_videos({**params, "events": {**params["events"], "micro": long_micro}})

@@ -86,7 +86,7 @@ class VideoFolderWriterDataset(
         path: the folder.
         workers: processes writing videos in parallel (1: in this process).
         overwrite: delete videos of the folder that are not in the saved data,
-            with their ``<stem>.*.csv`` sidecars.
+            and ``<stem>.*.csv`` sidecars whose stem is not among them.
     """
 
     def __init__(
@@ -125,8 +125,10 @@ class VideoFolderWriterDataset(
             for stale in self._videos():
                 if stale.name not in data:
                     stale.unlink()
-                    for sidecar in self._path.glob(f"{stale.stem}.*.csv"):
-                        sidecar.unlink()  # its ground truth is stale too
+            stems = {Path(name).stem for name in data}
+            for sidecar in self._path.glob("*.*.csv"):  # <stem>.ground_truth.csv
+                if sidecar.name.split(".")[0] not in stems:
+                    sidecar.unlink()  # the ground truth of a video no longer written
         # longest first, so parallel workers finish together
         names = sorted(
             data,

@@ -39,7 +39,10 @@ from .render import (
 
 GENERATOR_VERSION = "1"
 DATA_SOURCE = "SYNTHETIC"  # the sidecars' data_source column
+CONTAINERS = ("mp4", "avi")  # OpenCV mp4v, MJPG
 EXPRESSIONS = ("micro", "macro")
+# Micro-expressions last 1/25 s .. 0.5 s; longer expressions are macro.
+MICRO_SECONDS = (1 / 25, 0.5)
 DISTRACTORS = (
     "blink",
     "head_turn",
@@ -91,6 +94,11 @@ def video_specs(params: dict[str, Any]) -> list[dict[str, Any]]:
         raise ValueError(
             f"synthetic_videos.size '{size}' is not one of {sorted(params['sizes'])} "
             "(conf/base/parameters_synthetic.yml)"
+        )
+    if params["container"] not in CONTAINERS:
+        raise ValueError(
+            f"synthetic_videos.container '{params['container']}' is not one of "
+            f"{list(CONTAINERS)}"
         )
     specs = []
     for number, spec in enumerate(params["sizes"][size], start=1):
@@ -254,7 +262,28 @@ def plan_video(spec: dict[str, Any], params: dict[str, Any]) -> tuple[dict, list
         event["apex_frame"] = int(onset + round((offset - onset) * position))
         del event["seconds"]
     events.sort(key=lambda e: (e["onset_frame"], e["event"]))
+    for event in events:
+        _check_duration(event, fps, spec["stem"])
     return video, events
+
+
+def _check_duration(event: dict[str, Any], fps: float, stem: str) -> None:
+    """Micro-expressions stay within 1/25..0.5 s and macro ones beyond, counted
+    either way (frame gaps or inclusive frames)."""
+    span = event["offset_frame"] - event["onset_frame"]
+    low, high = MICRO_SECONDS
+    if event["event"] == "micro":
+        ok = span / fps >= low and (span + 1) / fps <= high
+    elif event["event"] == "macro":
+        ok = span / fps > high
+    else:
+        return
+    if not ok:
+        raise ValueError(
+            f"{stem}: a {event['event']} of {span + 1} frames at {fps:g} fps breaks "
+            f"the {low:g}-{high:g} s rule; fix synthetic_videos.events."
+            f"{event['event']}.duration_s"
+        )
 
 
 def plan_videos(params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
