@@ -14,6 +14,8 @@ import os
 import sys
 import textwrap
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_OK = 0
@@ -151,17 +153,43 @@ class _ProgressPrinter(logging.Handler):
         say(f"  {record.getMessage()}")
 
 
-def _quiet_logging() -> None:
-    """Only errors from Kedro and libraries; the video pipeline's progress lines."""
-    warnings.filterwarnings("ignore")
-    logging.getLogger().setLevel(logging.ERROR)
-    for name in ("kedro", "kedro_viz", "py.warnings", "tensorflow", "absl"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    logging.getLogger("me_emotion").setLevel(logging.WARNING)
-    video = logging.getLogger("me_emotion.pipelines.video_analysis")
-    video.setLevel(logging.INFO)
-    video.propagate = False
-    video.handlers = [_ProgressPrinter()]
+QUIETED = ("kedro", "kedro_viz", "py.warnings", "tensorflow", "absl", "me_emotion")
+VIDEO_LOGGER = "me_emotion.pipelines.video_analysis"
+
+
+@contextmanager
+def quiet_logging() -> Iterator[None]:
+    """Only errors from Kedro and libraries, plus the video pipeline's progress lines.
+
+    Logger levels, handlers and warning filters are restored on exit, so the
+    command leaves a calling process (a test, a notebook) as it found it.
+    """
+    names = ["", *QUIETED, VIDEO_LOGGER]
+    saved = {
+        n: (
+            logging.getLogger(n).level,
+            list(logging.getLogger(n).handlers),
+            logging.getLogger(n).propagate,
+        )
+        for n in names
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            logging.getLogger().setLevel(logging.ERROR)
+            for name in QUIETED:
+                logging.getLogger(name).setLevel(logging.ERROR)
+            video = logging.getLogger(VIDEO_LOGGER)
+            video.setLevel(logging.INFO)
+            video.propagate = False
+            video.handlers = [_ProgressPrinter()]
+            yield
+        finally:
+            for name, (level, handlers, propagate) in saved.items():
+                logger = logging.getLogger(name)
+                logger.setLevel(level)
+                logger.handlers = handlers
+                logger.propagate = propagate
 
 
 def parse_params(pairs: list[str]) -> dict:
@@ -195,12 +223,27 @@ def _merge(base: dict, extra: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status (see ``--help``)."""
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault(
-        "OPENCV_FFMPEG_LOGLEVEL", "-8"
-    )  # broken files: our reason, not ffmpeg's
-    os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(LOGGING_CONFIG))
+    settings = {
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "OPENCV_FFMPEG_LOGLEVEL": "-8",  # broken files: our reason, not ffmpeg's
+        "KEDRO_LOGGING_CONFIG": str(LOGGING_CONFIG),
+    }
+    before = {key: os.environ.get(key) for key in settings}
+    for key, value in settings.items():
+        os.environ.setdefault(key, value)
+    try:
+        return _run(args)
+    finally:  # leave a calling process's environment as it was
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command after argument parsing (see ``main``)."""
     project = find_project(args.project)
     if not (project / "conf" / ENVIRONMENT).is_dir():
         say(
@@ -231,10 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         "video_out": str(out),
         **overrides,
     }
-    with KedroSession.create(
-        project_path=project, env=ENVIRONMENT, runtime_params=runtime_params
-    ) as session:
-        _quiet_logging()
+    with (
+        KedroSession.create(
+            project_path=project, env=ENVIRONMENT, runtime_params=runtime_params
+        ) as session,
+        quiet_logging(),
+    ):
         catalog = session.load_context().catalog
         absent = [name for name in REQUIRED_MODELS if not catalog.exists(name)]
         if absent:
