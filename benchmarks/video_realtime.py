@@ -113,18 +113,7 @@ def main() -> None:
         seconds["load models (once per run)"] += seconds.pop(
             "classify first call: VGG-16 build + compile"
         )
-        timed(
-            "classify_intervals (warm)",
-            nodes.classify_intervals,
-            intervals,
-            crops,
-            *models,
-            sources,
-            params["casme2"],
-            params["samm"],
-            params["composite"]["training"]["class_map"],
-            video["recognition"],
-        )
+        timed("classify_intervals (warm)", nodes.classify_intervals, *classify_inputs)
         per_run = seconds.pop("load models (once per run)")
     else:
         print("trained models missing: classify_intervals not measured")
