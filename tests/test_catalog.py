@@ -23,7 +23,7 @@ def test_unknown_names_are_not_in_the_catalog(context):
     assert "casme2.no_such_stage" not in context.catalog
 
 
-@pytest.mark.parametrize("name", ["synthetic", "casme2", "samm"])
+@pytest.mark.parametrize("name", ["synthetic", "casme2", "samm", "video"])
 def test_every_dataset_is_declared(context, name):
     """Nothing silently lives only in memory: each dataset is a catalog entry or factory."""
     datasets = pipelines[name].datasets()
@@ -54,4 +54,4 @@ def test_every_parameter_group_is_used(context):
 
 
 def test_registry_lists_the_pipelines():
-    assert {"synthetic", "casme2", "samm", "__default__"} <= set(pipelines)
+    assert {"synthetic", "casme2", "samm", "video", "__default__"} <= set(pipelines)

@@ -15,6 +15,7 @@ from me_emotion.pipelines import (
     preprocessing,
     reporting,
     training,
+    video_analysis,
 )
 from me_emotion.synthetic import pipeline as synthetic
 from me_emotion.synthetic import video_pipeline as synthetic_videos
@@ -41,7 +42,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     Returns:
         ``synthetic`` (demo data), ``casme2``, ``samm``, ``composite`` (both
         datasets' features joined, 3 classes, LOSO; run ``casme2`` and ``samm``
-        first) and ``__default__`` (both datasets; run ``synthetic`` first, or
+        first), ``video`` (spot and classify micro-expressions in videos
+        with the trained casme2 and samm models) and ``__default__`` (both datasets; run ``synthetic`` first, or
         point globals at real data).
     """
     pipelines = {"synthetic": synthetic.create_pipeline()}
@@ -52,5 +54,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["composite"] = training.create_composite_pipeline(
         DATASETS
     ) + reporting.create_composite_pipeline(DATASETS)
+    pipelines["video"] = video_analysis.create_pipeline()
     pipelines["__default__"] = pipelines["casme2"] + pipelines["samm"]
     return pipelines

@@ -9,6 +9,12 @@ from .packaged_faces import PackagedFacePhotosDataset
 from .previous_output import PreviousOutputDataset
 from .sealed_partitions import SealedPartitionedDataset
 from .spreadsheet_grid import SpreadsheetGridDataset
+from .video_files import (
+    VideoFilesDataset,
+    VideoGroundTruthDataset,
+    VideoReadError,
+    VideoSource,
+)
 
 __all__ = [
     "ArraysDataset",
@@ -22,5 +28,9 @@ __all__ = [
     "PreviousOutputDataset",
     "SealedPartitionedDataset",
     "SpreadsheetGridDataset",
+    "VideoFilesDataset",
+    "VideoGroundTruthDataset",
+    "VideoReadError",
+    "VideoSource",
     "frame_number",
 ]

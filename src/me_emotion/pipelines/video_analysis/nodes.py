@@ -1,0 +1,661 @@
+"""Nodes of the video pipeline: videos -> face tracks -> spotting -> labels -> agreement.
+
+Every node is a pure function of catalog datasets and ``params:video``
+blocks (conf/base/parameters_video.yml). Videos arrive as lazy
+``VideoSource`` readers and are streamed frame by frame; a video that cannot
+be read becomes a row of ``video.rejects`` with the reason, and the others
+go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from me_emotion.datasets.video_files import VideoReadError, VideoSource
+from me_emotion.pipelines.face_detection.clahe import apply_clahe
+from me_emotion.pipelines.face_detection.crop import crop_and_resize, square_crop_box
+from me_emotion.pipelines.training.nodes import resolve_training_params
+from me_emotion.progress import ProgressLog
+
+from .recognition import (
+    RECOGNITION_MODELS,
+    check_classes,
+    flow_probabilities,
+    hybrid_probabilities,
+)
+from .spotting import (
+    SCALES,
+    frames_for,
+    motion_contrast,
+    region_slices,
+    spot_video,
+)
+from .tracking import FaceTracker, make_detector, tracking_scale
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAMESPACES = ("casme2", "samm")
+CLASS3 = ("negative", "positive", "surprise", "others")
+TRACK_COLUMNS = ["video", "frame", "time_s", "face", "x", "y", "width", "height", "how"]
+INDEX_COLUMNS = [
+    "video",
+    "path",
+    "status",
+    "reason",
+    "fps",
+    "n_frames",
+    "width",
+    "height",
+    "duration_s",
+    "tracking_scale",
+    "variable_frame_rate",
+    "tracker",
+    "seconds_tracking",
+]
+REJECT_COLUMNS = ["video", "path", "reason"]
+INTERVAL_KEYS = ["video", "interval"]
+
+
+# ---- face tracks ---------------------------------------------------------------------
+
+
+def _index_row(source: VideoSource, **values: Any) -> dict[str, Any]:
+    row = dict.fromkeys(INDEX_COLUMNS)
+    row.update(video=source.name, path=str(source.path), **values)
+    return row
+
+
+def _track_one(
+    source: VideoSource, params: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Face track of one video and its index row (status ``ok``, ``no_face`` or ``rejected``)."""
+    start = time.perf_counter()
+    try:
+        probe = source.probe()
+    except VideoReadError as error:
+        return pd.DataFrame(columns=TRACK_COLUMNS), _index_row(
+            source, status="rejected", reason=str(error)
+        )
+    scale = tracking_scale(probe.width, probe.height, int(params["max_side"]))
+    fps_declared = probe.fps if probe.fps > 0 else float(params["fallback_fps"])
+    tracker = FaceTracker(
+        make_detector(params),
+        redetect_every=frames_for(params["redetect_every_s"], fps_declared),
+        min_match_score=float(params["min_match_score"]),
+        smoothing=float(params["smoothing"]),
+    )
+    rows = []
+    every_s, last_log = float(params["progress_every_s"]), time.perf_counter()
+    for index, seconds, frame in source.frames():
+        if time.perf_counter() - last_log >= every_s:
+            last_log = time.perf_counter()
+            logger.info(
+                "%s: tracking frame %d of %d (%.0f%%)",
+                source.name,
+                index,
+                probe.n_frames,
+                100.0 * index / max(probe.n_frames, 1),
+            )
+        small = (
+            frame
+            if scale == 1.0
+            else cv2.resize(
+                frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
+            )
+        )
+        box, how = tracker.update(small)
+        if box is None:
+            rows.append((source.name, index, seconds, False, -1, -1, 0, 0, how))
+        else:
+            x, y, w, h = (int(round(v / scale)) for v in box)
+            rows.append((source.name, index, seconds, True, x, y, w, h, how))
+    tracks = pd.DataFrame(rows, columns=TRACK_COLUMNS)
+    notes = []
+    if scale < 1.0:
+        notes.append(
+            f"tracked at {scale:.3f}x ({probe.width}x{probe.height} is larger than "
+            f"max_side {params['max_side']} px)"
+        )
+    if probe.fps <= 0:
+        notes.append(f"no frame rate in the file: {fps_declared} fps assumed")
+    if source.kind == "file" and probe.n_frames and len(tracks) < probe.n_frames - 1:
+        notes.append(
+            f"truncated: {len(tracks)} of {probe.n_frames} declared frames decoded"
+        )
+    fps, variable = _measured_fps(tracks["time_s"].to_numpy(), fps_declared)
+    if variable:
+        notes.append(f"variable frame rate: spotting uses its mean, {fps:.2f} fps")
+    minimum = 2 * frames_for(params["min_video_s"], fps) + 1
+    status = "ok"
+    if len(tracks) < minimum:
+        status = "rejected"
+        notes.insert(
+            0,
+            f"too short to spot in: {len(tracks)} frame(s) decoded, at least {minimum} "
+            f"needed ({params['min_video_s']} s either side of a frame)",
+        )
+    elif not tracks["face"].any():
+        status = "no_face"
+        notes.insert(0, "no face found in any frame")
+    duration = float(tracks["time_s"].iloc[-1]) + 1.0 / fps if len(tracks) else 0.0
+    return tracks, _index_row(
+        source,
+        status=status,
+        reason="; ".join(notes),
+        fps=fps,
+        n_frames=len(tracks),
+        width=probe.width,
+        height=probe.height,
+        duration_s=duration,
+        tracking_scale=scale,
+        variable_frame_rate=variable,
+        tracker=params["tracker"],
+        seconds_tracking=time.perf_counter() - start,
+    )
+
+
+def _measured_fps(times: np.ndarray, declared: float) -> tuple[float, bool]:
+    """Mean fps from the frame times and whether their spacing varies (> 10 %)."""
+    if len(times) < 3:
+        return float(declared), False
+    steps = np.diff(times)
+    steps = steps[steps > 0]
+    if not len(steps):
+        return float(declared), False
+    variable = bool(steps.std() > 0.1 * steps.mean())
+    return (float(1.0 / steps.mean()) if variable else float(declared)), variable
+
+
+def track_faces(
+    videos: dict[str, VideoSource], params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Face box of every frame of every video (``params:video.tracking``).
+
+    Returns:
+        ``face_tracks``: one row per frame (``face`` False where none, ``how``
+        says why); ``video_index``: one row per video found (``status`` ok,
+        no_face or rejected, ``reason``, fps, size, duration, ...);
+        ``rejects``: the rejected videos with their reasons.
+    """
+    progress = ProgressLog(
+        "video track_faces", len(videos), float(params["progress_every_s"]), logger
+    )
+    tracks, index = [], []
+    for name, source in videos.items():
+        track, row = _track_one(source, params)
+        tracks.append(track)
+        index.append(row)
+        (logger.warning if row["status"] == "rejected" else logger.info)(
+            "%s: %s, %d frames, %s",
+            name,
+            row["status"],
+            row["n_frames"] or 0,
+            row["reason"] or "no note",
+        )
+        progress.step()
+    face_tracks = pd.concat(
+        [t for t in tracks if len(t)] or [pd.DataFrame(columns=TRACK_COLUMNS)],
+        ignore_index=True,
+    )
+    video_index = pd.DataFrame(index, columns=INDEX_COLUMNS)
+    rejects = video_index.loc[video_index["status"] == "rejected", REJECT_COLUMNS]
+    return face_tracks, video_index, rejects.reset_index(drop=True)
+
+
+# ---- spotting --------------------------------------------------------------------------
+
+
+def _face_crops(
+    source: VideoSource, track: pd.DataFrame, size: int
+) -> Iterator[tuple[int, np.ndarray | None]]:
+    """``(frame index, uint8 face crop or None)`` along the track, streamed."""
+    boxes = track.set_index("frame")
+    for index, _, frame in source.frames():
+        if index not in boxes.index or not bool(boxes.at[index, "face"]):
+            yield index, None
+            continue
+        row = boxes.loc[index]
+        x, y, w, h = (int(row[c]) for c in ("x", "y", "width", "height"))
+        if x < 0 or y < 0 or x + w > frame.shape[1] or y + h > frame.shape[0]:
+            yield index, None  # face cut by the frame edge: its crop would change scale
+            continue
+        crop = cv2.resize(
+            frame[y : y + h, x : x + w], (size, size), interpolation=cv2.INTER_AREA
+        )
+        yield index, crop
+
+
+def signal_of_video(
+    source: VideoSource, track: pd.DataFrame, fps: float, params: dict[str, Any]
+) -> pd.DataFrame:
+    """``signal_micro`` and ``signal_macro`` of every frame of one video (NaN: no face)."""
+    size = int(params["crop_px"])
+    slices = region_slices(size, params["regions"])
+    reference = params["reference_region"]
+    if reference not in slices:
+        raise ValueError(
+            f"video.spotting.reference_region {reference!r} is not one of the regions "
+            f"{sorted(slices)} (conf/base/parameters_video.yml)"
+        )
+    k = {scale: frames_for(params["k_s"][scale], fps) for scale in SCALES}
+    keep = 2 * max(k.values()) + 1
+    values = {scale: np.full(len(track), np.nan) for scale in SCALES}
+    crops: dict[int, np.ndarray] = {}
+    settle = frames_for(params["settle_s"], fps)
+    run = 0  # consecutive frames with a face so far
+    for index, crop in _face_crops(source, track, size):
+        run = run + 1 if crop is not None else 0
+        if crop is not None and run > settle:  # a face coming back is still moving in
+            crops[index] = crop
+        crops.pop(index - keep, None)
+        if index not in crops:
+            continue
+        for scale, step in k.items():
+            center = index - step
+            parts = [crops.get(center - step), crops.get(center), crops[index]]
+            if (
+                center >= 0
+                and all(p is not None for p in parts)
+                and center < len(track)
+            ):
+                values[scale][center] = motion_contrast(
+                    parts[1],
+                    parts[0],
+                    parts[2],
+                    slices,
+                    reference,
+                    max_head_px=float(params["max_head_motion"]) * size,
+                )
+    return pd.DataFrame(
+        {
+            "video": source.name,
+            "frame": track["frame"].to_numpy(),
+            "time_s": track["time_s"].to_numpy(),
+            "face": track["face"].to_numpy(),
+            "signal_micro": values["micro"],
+            "signal_macro": values["macro"],
+        }
+    )
+
+
+def compute_spotting_signals(
+    videos: dict[str, VideoSource],
+    face_tracks: pd.DataFrame,
+    video_index: pd.DataFrame,
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """The spotting signals of every video with a face (``params:video.spotting``).
+
+    Returns:
+        One row per frame: ``video, frame, time_s, face, signal_micro,
+        signal_macro`` (see ``spotting.py``).
+    """
+    usable = video_index[video_index["status"] == "ok"]
+    progress = ProgressLog(
+        "video compute_spotting_signals",
+        len(usable),
+        float(params["progress_every_s"]),
+        logger,
+    )
+    tables = []
+    tracks = dict(tuple(face_tracks.groupby("video", sort=False)))
+    for row in usable.itertuples(index=False):
+        start = time.perf_counter()
+        tables.append(
+            signal_of_video(videos[row.video], tracks[row.video], row.fps, params)
+        )
+        logger.info(
+            "%s: spotting signal in %.1f s", row.video, time.perf_counter() - start
+        )
+        progress.step()
+    columns = ["video", "frame", "time_s", "face", "signal_micro", "signal_macro"]
+    return pd.concat(tables or [pd.DataFrame(columns=columns)], ignore_index=True)
+
+
+def spot_intervals(
+    signals: pd.DataFrame, video_index: pd.DataFrame, params: dict[str, Any]
+) -> pd.DataFrame:
+    """Micro- and macro-expression intervals of every video (see ``spotting.spot_video``).
+
+    Returns:
+        One row per interval: ``video``, ``interval`` (0-based within the
+        video), ``kind``, onset/apex/offset in frames and seconds,
+        ``duration_s``, ``score``, ``threshold``.
+    """
+    fps = video_index.set_index("video")["fps"]
+    tables = []
+    for video, table in signals.groupby("video", sort=False):
+        spotted = spot_video(table.reset_index(drop=True), float(fps[video]), params)
+        spotted.insert(0, "interval", range(len(spotted)))
+        spotted.insert(0, "video", video)
+        tables.append(spotted)
+        logger.info(
+            "%s: %d micro, %d macro interval(s)",
+            video,
+            int((spotted["kind"] == "micro").sum()),
+            int((spotted["kind"] == "macro").sum()),
+        )
+    if not tables:
+        empty = spot_video(
+            pd.DataFrame(columns=["frame", "time_s", "signal_micro", "signal_macro"]),
+            30.0,
+            params,
+        )
+        empty.insert(0, "interval", [])
+        empty.insert(0, "video", [])
+        return empty
+    return pd.concat(tables, ignore_index=True)
+
+
+# ---- recognition -----------------------------------------------------------------------
+
+
+def _frames_to_classify(row: Any, per_interval: int) -> list[int]:
+    """The interval's frames the model sees: apex first, then spread onset..offset."""
+    spread = np.rint(np.linspace(row.onset_frame, row.offset_frame, per_interval))
+    chosen = [int(row.apex_frame)] + [
+        int(f) for f in spread if int(f) != row.apex_frame
+    ]
+    return chosen[:per_interval]
+
+
+def extract_interval_crops(
+    videos: dict[str, VideoSource],
+    face_tracks: pd.DataFrame,
+    intervals: pd.DataFrame,
+    face_params: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """256x256 CLAHE face crops (as in training) of each micro interval's frames.
+
+    Args:
+        face_params: ``params:casme2.face_detection`` (``margin``,
+            ``crop_size``, ``clahe``): the crops the models were trained on.
+        params: ``params:video.recognition`` (``frames_per_interval``).
+
+    Returns:
+        Arrays ``video``, ``interval`` ``(n,)``, ``frames`` ``(n, f, S, S)``
+        uint8 (apex first), ``onset`` and ``apex`` ``(n, S, S)``.
+    """
+    size = int(face_params["crop_size"])
+    per = int(params["frames_per_interval"])
+    micro = intervals[intervals["kind"] == "micro"].reset_index(drop=True)
+    frames = np.zeros((len(micro), per, size, size), np.uint8)
+    onsets = np.zeros((len(micro), size, size), np.uint8)
+    apexes = np.zeros((len(micro), size, size), np.uint8)
+    tracks = dict(tuple(face_tracks.groupby("video", sort=False)))
+    for video, rows in micro.groupby("video", sort=False):
+        wanted: dict[int, list[tuple[str, int, int]]] = {}
+        for position, row in zip(rows.index, rows.itertuples(index=False)):
+            for slot, frame in enumerate(_frames_to_classify(row, per)):
+                wanted.setdefault(frame, []).append(("frames", position, slot))
+            wanted.setdefault(int(row.onset_frame), []).append(("onset", position, 0))
+            wanted.setdefault(int(row.apex_frame), []).append(("apex", position, 0))
+        boxes = tracks[video].set_index("frame")
+        last = max(wanted)
+        for index, _, frame in videos[video].frames():
+            if index in wanted:
+                box_row = boxes.loc[index]
+                box = square_crop_box(
+                    (
+                        int(box_row["x"]),
+                        int(box_row["y"]),
+                        int(box_row["width"]),
+                        int(box_row["height"]),
+                    ),
+                    frame.shape[0],
+                    frame.shape[1],
+                    float(face_params["margin"]),
+                )
+                crop = apply_clahe(
+                    crop_and_resize(frame[None], box, size),
+                    face_params["clahe"]["clip_limit"],
+                    face_params["clahe"]["tile_grid_size"],
+                )[0]
+                for target, position, slot in wanted[index]:
+                    if target == "frames":
+                        frames[position, slot] = crop
+                    elif target == "onset":
+                        onsets[position] = crop
+                    else:
+                        apexes[position] = crop
+            if index >= last:
+                break
+    return {
+        "video": micro["video"].to_numpy(str),
+        "interval": micro["interval"].to_numpy(np.int64),
+        "frames": frames,
+        "onset": onsets,
+        "apex": apexes,
+    }
+
+
+def training_source(data_source: dict[str, Any]) -> str:
+    """``SYNTHETIC`` when a model's training data were synthetic, else its source."""
+    source = str(data_source.get("source", "unknown"))
+    return "SYNTHETIC" if "synthetic" in source.lower() else source
+
+
+def describe_model_sources(
+    casme2_data_source: dict[str, Any], samm_data_source: dict[str, Any]
+) -> dict[str, Any]:
+    """What the two models were trained on, from ``{namespace}.data_source``.
+
+    Returns:
+        ``{"casme2": ..., "samm": ..., "synthetic": bool, "text": ...}``;
+        ``text`` (e.g. ``casme2: SYNTHETIC; samm: SYNTHETIC``) goes into
+        every table of this pipeline.
+    """
+    sources = {"casme2": casme2_data_source, "samm": samm_data_source}
+    described: dict[str, Any] = {
+        ns: training_source(sources[ns]) for ns in MODEL_NAMESPACES
+    }
+    described["synthetic"] = any(
+        described[ns] == "SYNTHETIC" for ns in MODEL_NAMESPACES
+    )
+    described["text"] = "; ".join(f"{ns}: {described[ns]}" for ns in MODEL_NAMESPACES)
+    if described["synthetic"]:
+        described["text"] = (
+            "MODELS TRAINED ON SYNTHETIC DATA (" + described["text"] + "): labels "
+            "show that the pipeline runs, not what anyone felt"
+        )
+    return described
+
+
+def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
+    intervals: pd.DataFrame,
+    interval_crops: dict[str, np.ndarray],
+    casme2_hybrid_micronet: Any,
+    casme2_flow_cnn: Any,
+    samm_hybrid_micronet: Any,
+    samm_flow_cnn: Any,
+    model_sources: dict[str, Any],
+    casme2_params: dict[str, Any],
+    samm_params: dict[str, Any],
+    class3_map: dict[str, str],
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """Each micro interval's label and probabilities from both models.
+
+    Args:
+        intervals: ``video.spotted_intervals``.
+        interval_crops: ``video.interval_crops``.
+        casme2_hybrid_micronet ... samm_flow_cnn: the models trained on every
+            subject (``{namespace}.keras_model_*``).
+        model_sources: ``video.model_sources`` (what the models were trained on).
+        casme2_params, samm_params: ``params:casme2`` / ``params:samm``
+            (``training`` classes and image size; ``feature_extraction``
+            weights, precision, flow).
+        class3_map: ``params:composite.training.class_map`` (emotion ->
+            negative/positive/surprise; anything else is ``others``).
+        params: ``params:video.recognition`` (``model``: hybrid_micronet | flow_cnn).
+
+    Returns:
+        ``intervals`` plus, per namespace, ``<ns>_label``, ``<ns>_class3``,
+        ``<ns>_prob_<class>`` (empty for macro intervals, which are not
+        classified), ``model`` and ``models_trained_on``.
+    """
+    model_name = params["model"]
+    if model_name not in RECOGNITION_MODELS:
+        raise ValueError(
+            f"video.recognition.model must be one of {RECOGNITION_MODELS}, got "
+            f"{model_name!r} (conf/base/parameters_video.yml)"
+        )
+    models = {
+        "casme2": {
+            "hybrid_micronet": casme2_hybrid_micronet,
+            "flow_cnn": casme2_flow_cnn,
+        },
+        "samm": {"hybrid_micronet": samm_hybrid_micronet, "flow_cnn": samm_flow_cnn},
+    }
+    settings = {"casme2": casme2_params, "samm": samm_params}
+    keys = pd.DataFrame(
+        {"video": interval_crops["video"], "interval": interval_crops["interval"]}
+    )
+    mapping = {str(k).lower(): v for k, v in (class3_map or {}).items() if v}
+    labelled = intervals.copy()
+    for namespace in MODEL_NAMESPACES:
+        training = resolve_training_params(settings[namespace]["training"])
+        features = settings[namespace]["feature_extraction"]
+        classes = [str(c) for c in training["classes"]]
+        model = models[namespace][model_name]
+        check_classes(model, classes, namespace)
+        if model_name == "hybrid_micronet":
+            probabilities = hybrid_probabilities(
+                model, interval_crops["frames"], training, features
+            )
+        else:
+            probabilities = flow_probabilities(
+                model,
+                interval_crops["onset"],
+                interval_crops["apex"],
+                training,
+                features,
+            )
+        table = keys.copy()
+        table[f"{namespace}_label"] = (
+            np.array(classes)[probabilities.argmax(axis=1)] if len(table) else []
+        )
+        table[f"{namespace}_class3"] = (
+            table[f"{namespace}_label"].str.lower().map(mapping).fillna("others")
+        )
+        for k, name in enumerate(classes):
+            table[f"{namespace}_prob_{name}"] = probabilities[:, k]
+        labelled = labelled.merge(table, on=INTERVAL_KEYS, how="left")
+    labelled["model"] = model_name
+    labelled["models_trained_on"] = model_sources["text"]
+    return labelled
+
+
+# ---- agreement and summary ---------------------------------------------------------------
+
+
+def _agreement_row(scope: str, micro: pd.DataFrame) -> dict[str, Any]:
+    a, b = micro["casme2_class3"].astype(str), micro["samm_class3"].astype(str)
+    shared = a.isin(CLASS3[:3]) & b.isin(CLASS3[:3])
+
+    def kappa(x: pd.Series, y: pd.Series) -> float:
+        if len(x) < 2 or len(set(x) | set(y)) < 2:
+            return float("nan")  # undefined: one label everywhere
+        return float(cohen_kappa_score(x, y, labels=sorted(set(x) | set(y))))
+
+    return {
+        "video": scope,
+        "n_intervals": len(micro),
+        "percent_agreement": float((a == b).mean() * 100) if len(micro) else np.nan,
+        "cohen_kappa": kappa(a, b),
+        "n_both_in_3_classes": int(shared.sum()),
+        "percent_agreement_3_classes": float((a[shared] == b[shared]).mean() * 100)
+        if shared.any()
+        else np.nan,
+        "cohen_kappa_3_classes": kappa(a[shared], b[shared]),
+    }
+
+
+def measure_agreement(
+    labelled_intervals: pd.DataFrame, model_sources: dict[str, Any]
+) -> pd.DataFrame:
+    """How far the CASME-II and SAMM models agree on the micro intervals.
+
+    Both labels are mapped to negative / positive / surprise / others (the
+    composite mapping; ``others`` is everything else). Percent agreement and
+    Cohen's kappa (scikit-learn) over all four, and over the intervals both
+    models put in the three shared classes; per video and ``ALL``, with ``n``.
+    Kappa is NaN where it is undefined (fewer than 2 intervals or one label).
+    """
+    micro = labelled_intervals[labelled_intervals["kind"] == "micro"]
+    rows = [_agreement_row(str(v), g) for v, g in micro.groupby("video", sort=True)]
+    rows.append(_agreement_row("ALL", micro))
+    table = pd.DataFrame(rows)
+    table["models_trained_on"] = model_sources["text"]
+    return table
+
+
+def summarise_videos(
+    video_index: pd.DataFrame,
+    face_tracks: pd.DataFrame,
+    labelled_intervals: pd.DataFrame,
+    model_sources: dict[str, Any],
+) -> pd.DataFrame:
+    """Per video: status, duration, fps, seconds with a face, intervals, label counts per model."""
+    rows = []
+    for video in video_index.itertuples(index=False):
+        track = face_tracks[face_tracks["video"] == video.video]
+        spotted = labelled_intervals[labelled_intervals["video"] == video.video]
+        micro = spotted[spotted["kind"] == "micro"]
+        fps = float(video.fps) if video.fps and pd.notna(video.fps) else np.nan
+        row = {
+            "video": video.video,
+            "status": video.status,
+            "reason": video.reason,
+            "duration_s": video.duration_s,
+            "fps": fps,
+            "width": video.width,
+            "height": video.height,
+            "seconds_with_face": float(track["face"].sum() / fps)
+            if len(track)
+            else 0.0,
+            "micro_intervals": len(micro),
+            "macro_intervals": int((spotted["kind"] == "macro").sum()),
+        }
+        for namespace in MODEL_NAMESPACES:
+            column = f"{namespace}_label"
+            counts = micro[column].value_counts() if column in micro else {}
+            row[f"{namespace}_labels"] = ", ".join(
+                f"{label}: {int(n)}" for label, n in dict(counts).items()
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["models_trained_on"] = model_sources["text"]
+    return table
+
+
+# ---- evaluation against ground truth ---------------------------------------------------
+
+
+def evaluate_spotting_if_truth(
+    labelled_intervals: pd.DataFrame, ground_truth: pd.DataFrame, params: dict[str, Any]
+) -> pd.DataFrame:
+    """MEGC-style spotting metrics (``evaluation.evaluate_spotting``) where truth exists.
+
+    Videos without a ``<stem>.ground_truth.csv`` sidecar have no truth: with
+    none at all the table is empty (and the report leaves the section out).
+    """
+    if ground_truth.empty:
+        logger.info(
+            "No ground-truth sidecar next to the videos: spotting not evaluated"
+        )
+        return pd.DataFrame(columns=["video", "kind", "n_truth", "n_spotted", "f1"])
+    from .evaluation import evaluate_spotting  # noqa: PLC0415
+
+    videos = set(labelled_intervals["video"]) | set(ground_truth["video"])
+    logger.info("Evaluating spotting on %d video(s) with ground truth", len(videos))
+    return evaluate_spotting(labelled_intervals, ground_truth, params)

@@ -1,0 +1,146 @@
+"""The video pipeline, registered as ``video`` (datasets ``video.*``).
+
+It reads the models trained by the ``casme2`` and ``samm`` pipelines
+(``{namespace}.keras_model_*``, ``{namespace}.data_source``) and their
+parameters (classes, image size, VGG-16 weights, crops), so a model always
+gets the inputs it was trained on.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    classify_intervals,
+    compute_spotting_signals,
+    describe_model_sources,
+    evaluate_spotting_if_truth,
+    extract_interval_crops,
+    measure_agreement,
+    spot_intervals,
+    summarise_videos,
+    track_faces,
+)
+from .report import draw_timelines, render_video_report
+
+MODEL_INPUTS = {
+    f"{namespace}.keras_model_{model}"
+    for namespace in ("casme2", "samm")
+    for model in ("hybrid_micronet", "flow_cnn")
+}
+SHARED_INPUTS = MODEL_INPUTS | {"casme2.data_source", "samm.data_source"}
+SHARED_PARAMETERS = {
+    "params:casme2",
+    "params:samm",
+    "params:casme2.face_detection",
+    "params:composite.training.class_map",
+}
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    nodes = [
+        Node(
+            func=track_faces,
+            inputs=["videos", "params:tracking"],
+            outputs=["face_tracks", "video_index", "rejects"],
+            name="track_faces",
+        ),
+        Node(
+            func=compute_spotting_signals,
+            inputs=["videos", "face_tracks", "video_index", "params:spotting"],
+            outputs="spotting_signals",
+            name="compute_spotting_signals",
+        ),
+        Node(
+            func=spot_intervals,
+            inputs=["spotting_signals", "video_index", "params:spotting"],
+            outputs="spotted_intervals",
+            name="spot_intervals",
+        ),
+        Node(
+            func=extract_interval_crops,
+            inputs=[
+                "videos",
+                "face_tracks",
+                "spotted_intervals",
+                "params:casme2.face_detection",
+                "params:recognition",
+            ],
+            outputs="interval_crops",
+            name="extract_interval_crops",
+        ),
+        Node(
+            func=describe_model_sources,
+            inputs=["casme2.data_source", "samm.data_source"],
+            outputs="model_sources",
+            name="describe_model_sources",
+        ),
+        Node(
+            func=classify_intervals,
+            inputs=[
+                "spotted_intervals",
+                "interval_crops",
+                "casme2.keras_model_hybrid_micronet",
+                "casme2.keras_model_flow_cnn",
+                "samm.keras_model_hybrid_micronet",
+                "samm.keras_model_flow_cnn",
+                "model_sources",
+                "params:casme2",
+                "params:samm",
+                "params:composite.training.class_map",
+                "params:recognition",
+            ],
+            outputs="intervals",
+            name="classify_intervals",
+        ),
+        Node(
+            func=measure_agreement,
+            inputs=["intervals", "model_sources"],
+            outputs="agreement",
+            name="measure_agreement",
+        ),
+        Node(
+            func=summarise_videos,
+            inputs=["video_index", "face_tracks", "intervals", "model_sources"],
+            outputs="summary",
+            name="summarise_videos",
+        ),
+        Node(
+            func=evaluate_spotting_if_truth,
+            inputs=["intervals", "ground_truth", "params:evaluation"],
+            outputs="spotting_metrics",
+            name="evaluate_spotting",
+        ),
+        Node(
+            func=draw_timelines,
+            inputs=[
+                "spotting_signals",
+                "intervals",
+                "video_index",
+                "model_sources",
+                "params:spotting",
+            ],
+            outputs="timelines",
+            name="draw_timelines",
+        ),
+        Node(
+            func=render_video_report,
+            inputs=[
+                "summary",
+                "intervals",
+                "agreement",
+                "spotting_metrics",
+                "rejects",
+                "interval_crops",
+                "timelines",
+                "model_sources",
+                "params:report",
+            ],
+            outputs="report_html",
+            name="render_video_report",
+        ),
+    ]
+    return Pipeline(
+        nodes,
+        namespace="video",
+        inputs=SHARED_INPUTS,
+        parameters=SHARED_PARAMETERS,
+    )

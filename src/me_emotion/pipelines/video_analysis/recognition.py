@@ -1,0 +1,115 @@
+"""Classify spotted intervals with a trained CASME-II or SAMM model.
+
+The models see exactly what they saw in training, built with the training
+and feature stages' own functions: HybridMicroNet a frame's VGG-16 embedding
+(``feature_extraction.vgg16``, the namespace's weights and precision) plus
+the small model image (``augmentation.model_images`` at
+``training.image``), its interval probability the mean over the interval's
+frames as ``training.pool_predictions`` does for clips; the flow CNN the
+onset->apex flow maps (``feature_extraction.flow.flow_features``). The crops
+are 256x256 CLAHE face crops, as in training.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from me_emotion.pipelines.feature_extraction.augmentation import model_images
+from me_emotion.pipelines.feature_extraction.flow import flow_features
+from me_emotion.pipelines.feature_extraction.vgg16 import build_vgg16, embed
+from me_emotion.pipelines.training import architectures
+from me_emotion.pipelines.training.inputs import (
+    FLOW_CHANNELS,
+    _image_params,  # noqa: PLC2701 - the training stage's own image sizing
+)
+
+RECOGNITION_MODELS = ("hybrid_micronet", "flow_cnn")
+_VGG_CACHE: dict[tuple, Any] = {}
+
+
+def _vgg16(features: dict[str, Any]) -> Any:
+    key = (
+        str(features["vgg16_weights"]),
+        str(features["precision"]),
+        int(features["image"]["size"]),
+        int(features["seed"]),
+    )
+    if key not in _VGG_CACHE:
+        _VGG_CACHE.clear()  # one extractor at a time: VGG-16 is large
+        _VGG_CACHE[key] = build_vgg16(
+            features["vgg16_weights"],
+            features["precision"],
+            image_size=int(features["image"]["size"]),
+            seed=int(features["seed"]),
+        )[0]
+    return _VGG_CACHE[key]
+
+
+def hybrid_probabilities(
+    model: Any,
+    frames: np.ndarray,
+    training: dict[str, Any],
+    features: dict[str, Any],
+) -> np.ndarray:
+    """``(n, K)`` class probabilities of ``n`` intervals from their crops ``(n, f, S, S)``.
+
+    Each of the ``f`` frames of an interval is classified; the interval's
+    probabilities are their mean.
+    """
+    n, per = frames.shape[:2]
+    if n == 0:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    flat = frames.reshape(n * per, *frames.shape[2:])
+    identity = {**features["augmentation"], "variants": 0}
+    vgg_images = model_images(flat, "video", 0, identity, features["image"])
+    embeddings = embed(
+        _vgg16(features),
+        vgg_images,
+        int(features["batch_size"]),
+        bool(features["jit_compile"]),
+    )
+    small = model_images(flat, "video", 0, identity, _image_params(training, features))
+    probabilities = model.predict(
+        {
+            architectures.IMAGE_INPUT: small[..., None].astype(np.float32),
+            architectures.EMBEDDING_INPUT: embeddings,
+        },
+        batch_size=256,
+        verbose=0,
+    )
+    return np.asarray(probabilities, np.float32).reshape(n, per, -1).mean(axis=1)
+
+
+def flow_probabilities(
+    model: Any,
+    onsets: np.ndarray,
+    apexes: np.ndarray,
+    training: dict[str, Any],
+    features: dict[str, Any],
+) -> np.ndarray:
+    """``(n, K)`` class probabilities from the onset->apex flow of each interval."""
+    if len(onsets) == 0:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    maps = np.stack(
+        [flow_features(a, b, features["flow"]) for a, b in zip(onsets, apexes)]
+    ).transpose(0, 2, 3, 1)
+    channels = [
+        FLOW_CHANNELS.index(c) for c in training["models"]["flow_cnn"]["channels"]
+    ]
+    probabilities = model.predict(
+        {architectures.FLOW_INPUT: maps[..., channels]}, batch_size=256, verbose=0
+    )
+    return np.asarray(probabilities, np.float32)
+
+
+def check_classes(model: Any, classes: list[str], namespace: str) -> None:
+    """Raise when the model's output width differs from ``training.classes``."""
+    width = int(model.output_shape[-1])
+    if width != len(classes):
+        raise ValueError(
+            f"{namespace} model has {width} outputs but {namespace}.training.classes "
+            f"lists {len(classes)} ({classes}): the model on disk was trained with "
+            f"other classes; re-run `kedro run --pipelines={namespace}`"
+        )
