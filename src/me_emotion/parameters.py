@@ -286,6 +286,83 @@ BLOCKS: dict[str, Block] = {
             },
         },
     ),
+    "synthetic_videos": Block(
+        "conf/base/parameters_synthetic.yml",
+        {
+            "seed": int,
+            "size": str,
+            "container": Choice("mp4", "avi"),
+            "sizes": MapOf(ListOf(ANY)),  # each video's spec, checked by plan_videos
+            "min_gap_s": NUMBER,
+            "sigma_face": NUMBER,
+            "blink_sigma_face": NUMBER,
+            "noise_sd": NUMBER,
+            "look": {
+                "rotation_deg": NUMBER,
+                "gamma": RANGE,
+                "contrast": RANGE,
+                "brightness": NUMBER,
+                "tint": NUMBER,
+            },
+            "events": MapOf(ANY),  # per event kind, checked by plan_videos
+        },
+    ),
+    # video.<block>: the video pipeline (conf/base/parameters_video.yml)
+    "tracking": Block(
+        "conf/base/parameters_video.yml",
+        {
+            "tracker": Choice("landmarks", "haar"),
+            "haar": {
+                "cascade": str,
+                "scale_factor": NUMBER,
+                "min_neighbors": int,
+                "min_face_fraction": NUMBER,
+            },
+            "landmarks": {"min_score": NUMBER, "min_presence": NUMBER},
+            "max_side": int,
+            "redetect_every_s": NUMBER,
+            "min_match_score": NUMBER,
+            "smoothing": NUMBER,
+            "fallback_fps": NUMBER,
+            "min_video_s": NUMBER,
+            "progress_every_s": NUMBER,
+        },
+    ),
+    "spotting": Block(
+        "conf/base/parameters_video.yml",
+        {
+            "crop_px": int,
+            "regions": MapOf(ListOf(NUMBER, length=4)),
+            "reference_region": str,
+            "settle_s": NUMBER,
+            "max_head_motion": NUMBER,
+            **{
+                key: {"micro": NUMBER, "macro": NUMBER}
+                for key in (
+                    "k_s",
+                    "smooth_s",
+                    "p",
+                    "min_threshold",
+                    "boundary_fraction",
+                )
+            },
+            "min_peak_distance_s": NUMBER,
+            "min_duration_s": NUMBER,
+            "max_micro_duration_s": NUMBER,
+            "progress_every_s": NUMBER,
+        },
+    ),
+    "recognition": Block(
+        "conf/base/parameters_video.yml",
+        {
+            "model": Choice("hybrid_micronet", "flow_cnn"),
+            "frames_per_interval": int,
+        },
+    ),
+    "evaluation": Block("conf/base/parameters_video.yml", {"iou_threshold": NUMBER}),
+    "report": Block(
+        "conf/base/parameters_video.yml", {"decimals": int, "strip_tile_px": int}
+    ),
     "release": Block(  # synthetic_<layout>.release
         "conf/base/parameters_synthetic.yml",
         {
