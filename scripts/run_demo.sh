@@ -7,8 +7,9 @@ source scripts/_install.sh
 
 for layout in casme2 samm; do
     if [ ! -f "data/01_raw/synthetic/$layout/SYNTHETIC_DATA.json" ]; then
+        # the releases only; the demo videos: kedro run --pipelines=synthetic_videos
         echo "==> generating the synthetic demo releases (data/01_raw/synthetic)"
-        kedro run --pipelines=synthetic
+        kedro run --pipelines=synthetic_releases
         break
     fi
 done

@@ -40,15 +40,21 @@ def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
     Returns:
-        ``synthetic`` (demo data), ``casme2``, ``samm``, ``composite`` (both
-        datasets' features joined, 3 classes, LOSO; run ``casme2`` and ``samm``
-        first), ``video`` (spot and classify micro-expressions in videos
-        with the trained casme2 and samm models) and ``__default__`` (both datasets; run ``synthetic`` first, or
-        point globals at real data).
+        ``synthetic`` (demo data: ``synthetic_releases``, the CASME-II- and
+        SAMM-layout releases, + ``synthetic_videos``, long videos with ground
+        truth), ``casme2``, ``samm``, ``composite`` (both datasets' features
+        joined, 3 classes, LOSO; run ``casme2`` and ``samm`` first), ``video``
+        (spot and classify micro-expressions in videos with the trained casme2
+        and samm models) and ``__default__`` (both datasets; run ``synthetic``
+        first, or point globals at real data).
     """
-    pipelines = {"synthetic": synthetic.create_pipeline()}
-    pipelines["synthetic_videos"] = synthetic_videos.create_pipeline()
-    pipelines["synthetic"] += pipelines["synthetic_videos"]
+    releases = synthetic.create_pipeline()
+    videos = synthetic_videos.create_pipeline()
+    pipelines = {
+        "synthetic": releases + videos,
+        "synthetic_releases": releases,
+        "synthetic_videos": videos,
+    }
     for dataset in DATASETS:
         pipelines[dataset] = dataset_pipeline(dataset)
     pipelines["composite"] = training.create_composite_pipeline(

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.datasets.packaged_faces import PHOTO_CREDITS
+from me_emotion.datasets.video_files import GROUND_TRUTH_COLUMNS
 
 from .expressions import BLINK_MOTIONS, RECIPES, au_points
 from .render import (
@@ -61,19 +62,6 @@ CLASS3 = {
     "sadness": "negative",
     "others": "others",
 }
-GROUND_TRUTH_COLUMNS = [
-    "video",
-    "event",
-    "emotion",
-    "class3",
-    "onset_frame",
-    "apex_frame",
-    "offset_frame",
-    "onset_s",
-    "apex_s",
-    "offset_s",
-    "fps",
-]
 # Events that happen on the timeline one after another (the rest overlay it).
 _SEQUENTIAL = ("micro", "macro", "blink", "head_turn", "lighting_change", "face_out")
 _NOISE_MARGIN = 32  # noise-bank frames are this much larger, for random windows
