@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import sys
@@ -152,6 +153,19 @@ def _conf_file(loader: Any, env: str, name: str) -> str:
     return str(Path(loader.conf_source) / env / name)
 
 
+_RUNTIME_REFERENCE = re.compile(r"\$\{runtime_params:([\w.]+)")
+
+
+def runtime_keys_read_by_config(conf_source: str, envs: list[str]) -> set[str]:
+    """Runtime parameters the configuration files themselves read
+    (``${runtime_params:video_out}`` in a catalog): not parameter typos."""
+    keys: set[str] = set()
+    for env in envs:
+        for path in sorted((Path(conf_source) / env).rglob("*.yml")):
+            keys.update(_RUNTIME_REFERENCE.findall(path.read_text()))
+    return keys
+
+
 def check_configuration(context: Any, runtime_params: dict[str, Any] | None) -> None:
     """Validate the parameters, ``--params`` keys and globals of a context."""
     loader = context.config_loader
@@ -167,7 +181,14 @@ def check_configuration(context: Any, runtime_params: dict[str, Any] | None) -> 
     if without_schema:
         logger.debug("parameter blocks without a schema: %s", without_schema)
     conf_params = without_runtime["parameters"]
-    unknown = unknown_runtime_keys(runtime_params or {}, conf_params)
+    read_by_config = runtime_keys_read_by_config(
+        loader.conf_source, [loader.base_env, run_env]
+    )
+    unknown = [
+        key
+        for key in unknown_runtime_keys(runtime_params or {}, conf_params)
+        if not any(key == k or key.startswith(f"{k}.") for k in read_by_config)
+    ]
     if unknown:
         raise ParameterError(
             f"--params {unknown}: no such parameter in {loader.conf_source}/ "

@@ -23,7 +23,7 @@ TINY_MODEL_PARAMS = {
         "feature_extraction": {
             "vgg16_weights": None,
             "image": {"size": 32, "border_px": 1},
-            "jit_compile": False,
+            "execution": "graph",
             "flow": {"method": "farneback", "grid": 8},
         },
     }

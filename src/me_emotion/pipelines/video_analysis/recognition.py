@@ -18,7 +18,11 @@ import numpy as np
 
 from me_emotion.pipelines.feature_extraction.augmentation import model_images
 from me_emotion.pipelines.feature_extraction.flow import flow_features
-from me_emotion.pipelines.feature_extraction.vgg16 import build_vgg16, embed
+from me_emotion.pipelines.feature_extraction.vgg16 import (
+    build_vgg16,
+    embed,
+    resolve_execution,
+)
 from me_emotion.pipelines.training import architectures
 from me_emotion.pipelines.training.inputs import (
     FLOW_CHANNELS,
@@ -68,7 +72,7 @@ def hybrid_probabilities(
         _vgg16(features),
         vgg_images,
         int(features["batch_size"]),
-        bool(features["jit_compile"]),
+        resolve_execution(features["execution"], features["precision"]),
     )
     small = model_images(flat, "video", 0, identity, _image_params(training, features))
     probabilities = model.predict(
