@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from me_emotion.prefetch import prefetched, worker_count
+from me_emotion.prefetch import computed_ahead, prefetched, worker_count
 
 
 class Makers:
@@ -76,3 +76,16 @@ def test_one_worker_changes_nothing():
 def test_worker_count_defaults_to_the_usable_cores():
     assert worker_count(3) == 3
     assert worker_count(None) >= 1
+
+
+def test_computed_ahead_keeps_order_and_raises_the_producers_error():
+    assert list(computed_ahead(iter(range(10)), depth=2)) == list(range(10))
+
+    def failing():
+        yield 1
+        raise ValueError("bad clip sub01/EP01")
+
+    items = computed_ahead(failing())
+    assert next(items) == 1
+    with pytest.raises(ValueError, match="sub01/EP01"):
+        next(items)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
+from queue import Empty, Queue
 from typing import TypeVar
 
 from .fingerprint import Fingerprinted, fingerprint_of
@@ -121,3 +122,46 @@ def prefetched(
         },
         prefetcher,
     )
+
+
+def computed_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The items of ``items``, produced up to ``depth`` ahead on a thread.
+
+    For a loop whose body (e.g. a network's forward pass) and whose producer
+    (image preparation) both release the GIL: the two then overlap. An
+    exception of the producer is raised where the item would have come.
+    """
+    done = object()
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put(item)
+        except BaseException as error:  # noqa: BLE001 - re-raised by the consumer
+            queue.put(_Failure(error))
+            return
+        queue.put(done)
+
+    thread = threading.Thread(target=produce, name="computed_ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                queue.get_nowait()
+            except Empty:
+                thread.join(timeout=0.1)
+
+
+class _Failure:
+    def __init__(self, error: BaseException):
+        self.error = error

@@ -18,7 +18,7 @@ import pandas as pd
 
 from me_emotion.datasets.clip_frames import ClipFrames
 from me_emotion.fingerprint import file_identity, fingerprint, fingerprint_of
-from me_emotion.prefetch import worker_count
+from me_emotion.prefetch import computed_ahead, worker_count
 from me_emotion.progress import ProgressLog
 
 from .augmentation import model_images
@@ -26,10 +26,11 @@ from .flow import FLOW_CHANNELS, flow_features
 from .vgg16 import (
     EMBEDDING_SIZE,
     build_vgg16,
-    embed_batch,
+    infer_batch,
     resolve_execution,
     resolve_precision,
     resolve_weights,
+    vgg_input,
 )
 
 logger = logging.getLogger(__name__)
@@ -237,8 +238,14 @@ def _embed_clips(
         logger,
     )
     tables = []
-    for keys, images in _image_batches(clips, face_crops, params, progress):
-        features = embed_batch(model, images, execution, batch_size)
+    # the next batch is cropped, augmented and preprocessed on a thread (OpenCV
+    # and numpy release the GIL) while the network runs on this one
+    batches = (
+        (keys, vgg_input(images))
+        for keys, images in _image_batches(clips, face_crops, params, progress)
+    )
+    for keys, batch in computed_ahead(batches, depth=2):
+        features = infer_batch(model, batch, execution, batch_size)
         table = pd.DataFrame(keys).assign(**info)
         tables.append(
             pd.concat(

@@ -240,10 +240,16 @@ def embed_batch(
     XLA-compiled forward pass on the batch padded to ``batch_size`` (XLA
     compiles once per shape, for tens of seconds).
     """
-    count = len(images)
-    if count == 0:
+    if len(images) == 0:
         return np.zeros((0, EMBEDDING_SIZE), np.float32)
-    batch = vgg_input(images)
+    return infer_batch(model, vgg_input(images), execution, batch_size)
+
+
+def infer_batch(
+    model: Any, batch: np.ndarray, execution: str, batch_size: int
+) -> np.ndarray:
+    """``embed_batch`` on an already preprocessed batch (``vgg_input``'s output)."""
+    count = len(batch)
     if execution == "xla":
         padding = np.zeros((max(batch_size - count, 0), *batch.shape[1:]), batch.dtype)
         forward = _compiled_forward(model)
