@@ -168,7 +168,7 @@ def main() -> None:
     print(f"{'baseline float32 model.predict':<40} {baseline_rate:7.2f} images/s")
 
     precision = resolve_precision(project["precision"])
-    execution = resolve_execution(project["execution"], precision)
+    execution = resolve_execution(project["execution"])
     candidates = {}
     node_result = None
     for cand_precision in ("float32", "bfloat16"):

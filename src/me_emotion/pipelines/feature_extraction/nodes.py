@@ -229,7 +229,7 @@ def _embed_clips(
         image_size=int(params["image"]["size"]),
         seed=int(params["seed"]),
     )
-    execution = resolve_execution(params["execution"], info["precision"])
+    execution = resolve_execution(params["execution"])
     batch_size = int(params["batch_size"])
     progress = ProgressLog(
         f"{_dataset(clips)} embed_face_crops ({info['precision']}, {execution})",

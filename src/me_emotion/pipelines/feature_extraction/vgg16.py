@@ -197,7 +197,7 @@ def vgg_input(images: np.ndarray) -> np.ndarray:
 EXECUTIONS = ("auto", "graph", "xla")
 
 
-def resolve_execution(execution: str, precision: str) -> str:
+def resolve_execution(execution: str) -> str:
     """``graph`` or ``xla``: how inference runs for an ``execution`` parameter.
 
     ``auto`` picks ``graph`` (Keras' compiled graph, whose convolutions are
@@ -205,14 +205,13 @@ def resolve_execution(execution: str, precision: str) -> str:
     under bf16 it loses the AMX/AVX-512-BF16 kernels (0.14x of graph on an
     AMX Xeon) and in float32 it is at best level with graph (1.02x on an
     AVX2 EPYC). ``benchmarks/vgg16_throughput.py`` prints both paths' rates
-    on the CPU at hand. ``precision`` is the resolved one (float32/bfloat16).
+    on the CPU at hand.
     """
     if execution not in EXECUTIONS:
         raise ValueError(
             f"execution must be one of {list(EXECUTIONS)}, got '{execution}' "
             "(parameters_feature_extraction.yml)"
         )
-    del precision  # both precisions measured faster (or level) on graph
     return "graph" if execution == "auto" else execution
 
 

@@ -72,7 +72,7 @@ def hybrid_probabilities(
         _vgg16(features),
         vgg_images,
         int(features["batch_size"]),
-        resolve_execution(features["execution"], features["precision"]),
+        resolve_execution(features["execution"]),
     )
     small = model_images(flat, "video", 0, identity, _image_params(training, features))
     probabilities = model.predict(
