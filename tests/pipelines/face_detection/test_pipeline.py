@@ -15,7 +15,12 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 from kedro_datasets.partitions import PartitionedDataset
 
-from me_emotion.datasets import ClipFrames, OpenCVImageDataset, SealedPartitionedDataset
+from me_emotion.datasets import (
+    ClipFrames,
+    HaarCascadeDataset,
+    OpenCVImageDataset,
+    SealedPartitionedDataset,
+)
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
 from me_emotion.pipelines import face_detection, preprocessing
 from me_emotion.pipelines.face_detection.nodes import check_params as check_face_params
@@ -84,6 +89,9 @@ def test_colour_and_grayscale_releases_give_the_same_face(tmp_path, params):
             "face_rejects": CSVDataset(filepath=str(tmp_path / "rejects.csv")),
             "params:preprocessing": MemoryDataset({**SAMPLING, "strategy": "all"}),
             "params:face_detection": MemoryDataset(params),
+            "haar_cascade": HaarCascadeDataset(
+                cascade="haarcascade_frontalface_default.xml"
+            ),
         }
     )
     outputs = SequentialRunner().run(STAGE, catalog)

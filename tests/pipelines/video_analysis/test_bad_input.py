@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
+from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.datasets.video_files import VideoFilesDataset, VideoProbe, VideoSource
 from me_emotion.pipelines.video_analysis.nodes import track_faces
 from tests.conftest import PROJECT_ROOT
@@ -27,8 +28,11 @@ def params() -> dict:
     return yaml.safe_load(text)["video"]["tracking"]
 
 
+CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
+
+
 def _track(folder: Path, params: dict):
-    return track_faces(VideoFilesDataset(str(folder)).load(), params)
+    return track_faces(VideoFilesDataset(str(folder)).load(), CASCADE, params)
 
 
 def _row(index, name: str):
@@ -114,7 +118,7 @@ class VariableRateSource(VideoSource):
 
 def test_variable_frame_rate_uses_the_timestamps(params):
     source = VariableRateSource("phone.mp4", Path("phone.mp4"), "file")
-    tracks, index, _ = track_faces({"phone.mp4": source}, params)
+    tracks, index, _ = track_faces({"phone.mp4": source}, CASCADE, params)
     row = _row(index, "phone.mp4")
     assert row["variable_frame_rate"]
     assert row["fps"] == pytest.approx(25.0, rel=0.05)  # 1 / mean(40 ms)
