@@ -41,9 +41,12 @@ def test_the_classifier_built_in_memory_finds_what_the_file_one_finds():
 def test_a_cascade_path_is_used(tmp_path):
     path = tmp_path / "mine.xml"
     shutil.copy(Path(cv2.data.haarcascades) / SHIPPED, path)
-    cascade = HaarCascadeDataset(cascade=str(path)).load()
+    dataset = HaarCascadeDataset(cascade=str(path))
+    cascade, stamp = dataset.load(), dataset.run_stamp()
     assert cascade.identity[0] == "mine.xml"
     assert not cascade.classifier().empty()
+    path.write_text(path.read_text() + "\n")  # IncrementalRunner sees the edit
+    assert dataset.run_stamp() != stamp
 
 
 def test_an_unknown_cascade_lists_opencvs():

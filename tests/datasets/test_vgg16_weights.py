@@ -39,10 +39,13 @@ def test_a_rewritten_weights_file_changes_the_identity(tmp_path):
     model, _ = build_vgg16(RANDOM_WEIGHTS, "float32", image_size=32, seed=12)
     path = tmp_path / "w.h5"
     write_legacy_h5(model, path)
-    first = Vgg16WeightsDataset(weights=str(path)).load().identity
+    dataset = Vgg16WeightsDataset(weights=str(path))
+    first, first_stamp = dataset.load().identity, dataset.run_stamp()
+    assert dataset.run_stamp() == first_stamp  # IncrementalRunner: unchanged
     path.write_bytes(path.read_bytes() + b"\0" * 16)  # same name, new content
     second = Vgg16WeightsDataset(weights=str(path)).load().identity
     assert first != second
+    assert dataset.run_stamp() != first_stamp
 
 
 def test_a_missing_file_is_named_with_the_fix(tmp_path):

@@ -19,7 +19,7 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 
 from me_emotion.core.haar import HaarCascade, cascade_path
-from me_emotion.fingerprint import file_identity
+from me_emotion.fingerprint import file_identity, fingerprint
 
 
 class HaarCascadeDataset(AbstractDataset[None, HaarCascade]):
@@ -64,6 +64,10 @@ class HaarCascadeDataset(AbstractDataset[None, HaarCascade]):
         except FileNotFoundError:
             return False
         return True
+
+    def run_stamp(self) -> str:
+        """The cascade's name and file identity (``IncrementalRunner``)."""
+        return fingerprint(self._cascade, file_identity(cascade_path(self._cascade)))
 
     def _describe(self) -> dict[str, Any]:
         return {"cascade": self._cascade}

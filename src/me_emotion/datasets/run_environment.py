@@ -135,6 +135,12 @@ class RunEnvironmentDataset(AbstractDataset[None, dict[str, Any]]):
     def _exists(self) -> bool:
         return True
 
+    def run_stamp(self) -> str:
+        """What ``load()`` gives, digested (``IncrementalRunner``'s input check)."""
+        from me_emotion.fingerprint import fingerprint  # noqa: PLC0415
+
+        return fingerprint(self.load())
+
     def _describe(self) -> dict[str, Any]:
         return {
             "packages": self._packages,

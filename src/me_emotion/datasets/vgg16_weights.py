@@ -19,6 +19,7 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 
 from me_emotion.core.vgg16 import Vgg16Weights, load_vgg16_weights, resolve_weights
+from me_emotion.fingerprint import file_identity, fingerprint
 
 
 class Vgg16WeightsDataset(AbstractDataset[None, Vgg16Weights]):
@@ -54,6 +55,12 @@ class Vgg16WeightsDataset(AbstractDataset[None, Vgg16Weights]):
         except (FileNotFoundError, ValueError):
             return False
         return True
+
+    def run_stamp(self) -> str:
+        """What the weights are, without reading them: the value and the file's
+        identity (``IncrementalRunner`` re-runs the node when they change)."""
+        _, path = resolve_weights(self._weights)
+        return fingerprint(self._weights, file_identity(path))
 
     def _describe(self) -> dict[str, Any]:
         return {"weights": self._weights}
