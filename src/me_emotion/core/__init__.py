@@ -1,0 +1,1 @@
+"""Shared domain code: used by several pipeline stages, imports no stage."""
