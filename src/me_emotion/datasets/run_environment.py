@@ -11,9 +11,15 @@ Read-only, so nodes receive the values instead of looking them up:
 
 ``load()`` returns::
 
-    {"python": "3.11.9",
-     "packages": {"me_emotion": "0.4.0", "kedro": "1.7.0", "plotly": "not installed"},
-     "cpu": {"model": "Intel(R) Xeon(R) ...", "flags": ["amx_bf16", "avx2", ...]}}
+    {
+        "python": "3.11.9",
+        "packages": {
+            "me_emotion": "0.4.0",
+            "kedro": "1.7.0",
+            "plotly": "not installed",
+        },
+        "cpu": {"model": "Intel(R) Xeon(R) ...", "flags": ["amx_bf16", "avx2", ...]},
+    }
 
 ``cpu.flags`` lists the configured flags (``cpu_flags``) this CPU has, sorted:
 the ones that decide which numeric precision and kernels pay off. They come

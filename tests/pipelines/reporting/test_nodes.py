@@ -244,25 +244,36 @@ def test_data_source_summary(data_source):
     assert data_source["vgg16_weights"] == [WEIGHTS]
 
 
-@pytest.fixture
-def report(confusion_matrices, metrics, params, data_source) -> str:
+def render(
+    metrics: pd.DataFrame,
+    confusion_matrices: pd.DataFrame,
+    params: dict,
+    data_source: dict,
+    run_parameters: dict | None = None,
+) -> str:
+    """The report of ``metrics``, through every node that feeds ``render_report``."""
     tables = build_result_tables(metrics, params)
     figures = (
         plot_confusion_matrices(confusion_matrices, metrics, params),
         plot_uf1_uar(metrics, params),
         plot_per_class_recall(confusion_matrices, metrics, params),
     )
-    run_parameters = {"reporting": params, "training": {"seed": 20260421}}
     return render_report(
         metrics,
         *tables,
         *figures,
         params,
-        run_parameters,
+        run_parameters or {},
         RUN_ENVIRONMENT,
         NO_GAPS,
         data_source,
     )
+
+
+@pytest.fixture
+def report(confusion_matrices, metrics, params, data_source) -> str:
+    run_parameters = {"reporting": params, "training": {"seed": 20260421}}
+    return render(metrics, confusion_matrices, params, data_source, run_parameters)
 
 
 def test_report_is_self_contained_and_labelled(report):
@@ -307,15 +318,7 @@ def test_report_without_a_random_split_quotes_no_run_figures(
     confusion_matrices, metrics, params, data_source
 ):
     loso_only = metrics[metrics.protocol == "loso"]
-    tables = build_result_tables(loso_only, params)
-    figures = (
-        plot_confusion_matrices(confusion_matrices, loso_only, params),
-        plot_uf1_uar(loso_only, params),
-        plot_per_class_recall(confusion_matrices, loso_only, params),
-    )
-    page = render_report(
-        loso_only, *tables, *figures, params, {}, RUN_ENVIRONMENT, NO_GAPS, data_source
-    )
+    page = render(loso_only, confusion_matrices, params, data_source)
     leakage = section(page, "random-split")
     assert "<em>same clip</em>" in leakage
     assert "In this run" not in leakage
@@ -325,21 +328,6 @@ def test_report_on_real_data_has_no_synthetic_banner(
     confusion_matrices, metrics, params, data_source
 ):
     real = metrics.assign(data_source="real")
-    tables = build_result_tables(real, params)
-    figures = (
-        plot_confusion_matrices(confusion_matrices, real, params),
-        plot_uf1_uar(real, params),
-        plot_per_class_recall(confusion_matrices, real, params),
-    )
-    page = render_report(
-        real,
-        *tables,
-        *figures,
-        params,
-        {},
-        RUN_ENVIRONMENT,
-        NO_GAPS,
-        {**data_source, "source": "real"},
-    )
+    page = render(real, confusion_matrices, params, {**data_source, "source": "real"})
     assert "SYNTHETIC" not in page
     assert "real data" in page

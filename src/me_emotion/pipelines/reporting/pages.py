@@ -160,7 +160,7 @@ def _leakage_section(
     return str(_text().leakage(RANDOM_SPLIT, run))
 
 
-def _fold_gaps_section(gaps: pd.DataFrame, decimals: int) -> str:
+def fold_gaps_section(gaps: pd.DataFrame, decimals: int) -> str:
     """The folds whose training side lacks a class, or a line saying there are none."""
     if gaps.empty:
         return str(_text().no_fold_gaps())
@@ -254,7 +254,7 @@ def report_html(  # noqa: PLR0913 - one argument per report section
         Section(
             "fold-gaps",
             "Folds trained without a class",
-            _fold_gaps_section(fold_class_gaps, decimals),
+            fold_gaps_section(fold_class_gaps, decimals),
         ),
         Section(
             "all-metrics",
