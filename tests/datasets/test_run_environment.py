@@ -10,6 +10,7 @@ import yaml
 from kedro.io import DataCatalog, DatasetError
 
 from me_emotion.datasets import RunEnvironmentDataset
+from me_emotion.runner import dataset_fingerprint
 from tests.conftest import PROJECT_ROOT
 
 X86_CPUINFO = """\
@@ -110,3 +111,17 @@ def test_the_catalog_entry_loads_through_kedro():
     assert set(data["packages"]) >= {"me_emotion", "kedro", "plotly"}
     assert set(data["cpu"]) == {"model", "flags"}
     assert config["run_environment"]["metadata"]["kedro-viz"]["layer"]
+
+
+def test_incremental_runner_stamps_it_by_its_content(tmp_path):
+    """Unchanged machine: the same stamp (reports are skipped); new CPU flags: another."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(X86_CPUINFO)
+    catalog = DataCatalog(
+        {"run_environment": RunEnvironmentDataset(packages=[], cpuinfo=str(cpuinfo))}
+    )
+    first = dataset_fingerprint("run_environment", catalog)
+    assert first not in (None, "unknown")
+    assert dataset_fingerprint("run_environment", catalog) == first
+    cpuinfo.write_text(X86_CPUINFO.replace(" amx_bf16", ""))
+    assert dataset_fingerprint("run_environment", catalog) != first

@@ -104,6 +104,9 @@ class RunEnvironmentDataset(AbstractDataset[None, dict[str, Any]]):
         metadata: free-form metadata (kedro-viz layer).
     """
 
+    # IncrementalRunner: the report re-runs when a version or the CPU changes
+    RUN_STAMP_BY_CONTENT = True
+
     def __init__(
         self,
         packages: Sequence[str] = DEFAULT_PACKAGES,
