@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from queue import Empty, Queue
@@ -22,6 +22,7 @@ from typing import TypeVar
 from .fingerprint import Fingerprinted, fingerprint_of
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def worker_count(workers: int | None) -> int:
@@ -165,3 +166,12 @@ def computed_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 class _Failure:
     def __init__(self, error: BaseException):
         self.error = error
+
+
+def map_tasks(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``function`` over ``items``, results in input order.
+
+    The hook for task-level parallelism (one item = one fold, one clip shard):
+    today plain sequential calls; a cluster-aware runner may spread them.
+    """
+    return [function(item) for item in items]

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from kedro.pipeline import Node, Pipeline
 
+from me_emotion.core.releases import DATASETS
+
 from .nodes import (
     build_result_tables,
     gather_run_parameters,
@@ -155,7 +157,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return data_source_pipeline() + results_pipeline()
 
 
-def create_composite_pipeline(datasets: Sequence[str] = ("casme2", "samm")) -> Pipeline:
+def create_composite_pipeline(datasets: Sequence[str] = DATASETS) -> Pipeline:
     """The composite evaluation's report, describing every dataset it joins.
 
     Reads ``composite.metrics`` / ``composite.confusion_matrices`` and each

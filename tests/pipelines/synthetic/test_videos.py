@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
-from me_emotion.synthetic.video import (
+from me_emotion.pipelines.synthetic.video import (
     CLASS3,
     DISTRACTORS,
     GROUND_TRUTH_COLUMNS,

@@ -13,7 +13,7 @@ import pytest
 
 from me_emotion.datasets import SpreadsheetGridDataset
 from me_emotion.datasets.frame_tree import list_frame_tree
-from me_emotion.synthetic.nodes import plan_release
+from me_emotion.pipelines.synthetic.nodes import plan_release
 from tests.conftest import (
     conf_parameters,
     generate_synthetic,
