@@ -32,7 +32,8 @@ def dataset_pipeline(dataset: str) -> Pipeline:
         + training.create_pipeline()
         + reporting.create_pipeline()
     )
-    return Pipeline(stages, namespace=dataset)
+    # run metadata is one dataset shared by every namespace
+    return Pipeline(stages, namespace=dataset, inputs={reporting.RUN_ENVIRONMENT})
 
 
 def register_pipelines() -> dict[str, Pipeline]:

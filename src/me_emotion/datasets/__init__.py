@@ -7,6 +7,7 @@ from .frame_tree import FrameTree, FrameTreeDataset, frame_number
 from .image import OpenCVImageDataset
 from .packaged_faces import PackagedFacePhotosDataset
 from .previous_output import PreviousOutputDataset
+from .run_environment import RunEnvironmentDataset
 from .sealed_partitions import SealedPartitionedDataset
 from .spreadsheet_grid import SpreadsheetGridDataset
 from .video_files import (
@@ -26,6 +27,7 @@ __all__ = [
     "OpenCVImageDataset",
     "PackagedFacePhotosDataset",
     "PreviousOutputDataset",
+    "RunEnvironmentDataset",
     "SealedPartitionedDataset",
     "SpreadsheetGridDataset",
     "VideoFilesDataset",

@@ -6,7 +6,6 @@ import importlib.util
 
 import numpy as np
 import pytest
-import yaml
 
 from me_emotion.pipelines.video_analysis.tracking import (
     FaceTracker,
@@ -14,14 +13,7 @@ from me_emotion.pipelines.video_analysis.tracking import (
     make_detector,
     tracking_scale,
 )
-from tests.conftest import PROJECT_ROOT
 from tests.pipelines.video_analysis.videos import face_canvas
-
-
-@pytest.fixture(scope="module")
-def params() -> dict:
-    text = (PROJECT_ROOT / "conf" / "base" / "parameters_video.yml").read_text()
-    return yaml.safe_load(text)["video"]["tracking"]
 
 
 def _tracker(params: dict) -> FaceTracker:
