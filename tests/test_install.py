@@ -15,7 +15,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from me_emotion.pipelines.feature_extraction.vgg16 import resolve_weights
+from me_emotion.core.vgg16 import resolve_weights
 from me_emotion.pipelines.video_analysis.landmarks import (
     DETECTOR_FILE,
     MESH_FILE,
