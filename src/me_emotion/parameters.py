@@ -238,7 +238,6 @@ BLOCKS: dict[str, Block] = {
             "baselines": ListOf(str),
             "model_names": (MapOf(str), type(None)),
             "decimals": int,
-            "parameter_groups": ListOf(str),
         },
     ),
     "synthetic": Block(

@@ -33,7 +33,7 @@ def dataset_pipeline(dataset: str) -> Pipeline:
         + reporting.create_pipeline()
     )
     # run metadata is one dataset shared by every namespace
-    return Pipeline(stages, namespace=dataset, inputs={"run_environment"})
+    return Pipeline(stages, namespace=dataset, inputs={reporting.RUN_ENVIRONMENT})
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -83,9 +83,14 @@ def _local_path(dataset: Any) -> Path | None:
 def dataset_fingerprint(name: str, catalog: Any) -> str | None:
     """What ``name`` holds now: a digest, None when it should not count, or
     ``unknown``."""
-    if name.startswith("params:") or name == "parameters":
-        return fingerprint(catalog.load(name))
     dataset = catalog.get(name)
+    # parameters, and small datasets with no file behind them: by their value
+    if (
+        name.startswith("params:")
+        or name == "parameters"
+        or getattr(dataset, "RUN_STAMP_BY_CONTENT", False)
+    ):
+        return fingerprint(catalog.load(name))
     if getattr(dataset, "IGNORED_BY_RUN_STAMPS", False):
         return None
     run_stamp = getattr(dataset, "run_stamp", None)

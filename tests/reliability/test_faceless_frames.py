@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
 from me_emotion.datasets import ClipFrames, HaarCascadeDataset
 from me_emotion.pipelines.face_detection.nodes import crop_faces, detect_faces
 from me_emotion.pipelines.feature_extraction.nodes import extract_flow_features
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import conf_parameters
 
 CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
-
-
-def _conf(name: str) -> dict:
-    return yaml.safe_load((PROJECT_ROOT / f"conf/base/{name}").read_text())["casme2"]
 
 
 @pytest.fixture
 def face_params() -> dict:
     return {
-        **_conf("parameters_face_detection.yml")["face_detection"],
+        **conf_parameters("face_detection", "casme2", "face_detection"),
         "min_size": [40, 40],
         "workers": 1,
     }
@@ -69,7 +64,9 @@ def test_black_first_frame_is_dropped_and_the_flow_starts_after_it(face, face_pa
     crops = crop_faces(lazy, boxes, face_params)
     assert crops["sub01/black_first"]().frame_numbers.tolist() == [101, 102, 103]
 
-    feature_params = _conf("parameters_feature_extraction.yml")["feature_extraction"]
+    feature_params = conf_parameters(
+        "feature_extraction", "casme2", "feature_extraction"
+    )
     flow = extract_flow_features(
         crops, boxes, {**feature_params, "progress_every_s": 60}
     )

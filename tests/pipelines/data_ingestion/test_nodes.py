@@ -14,19 +14,14 @@ from me_emotion.pipelines.data_ingestion.coding_sheet import (
     subject_folder,
 )
 from me_emotion.pipelines.data_ingestion.nodes import build_clip_index
+from tests.conftest import conf_parameters
 
-from .releases import casme2_release, samm_release, write_grid
-
-PROJECT_PARAMS = (
-    Path(__file__).resolve().parents[3] / "conf/base/parameters_data_ingestion.yml"
-)
+from .releases import CASME2_HEADER, casme2_release, samm_release, write_grid
 
 
 @pytest.fixture(scope="module")
 def ingestion_params() -> dict:
-    import yaml  # noqa: PLC0415
-
-    return yaml.safe_load(PROJECT_PARAMS.read_text())
+    return conf_parameters("data_ingestion")
 
 
 def params_for(all_params: dict, dataset: str, coding_file: Path, **overrides) -> dict:
@@ -157,17 +152,9 @@ class TestBadInput:
         self, tmp_path, ingestion_params
     ):
         root, _ = casme2_release(tmp_path)
+        header = [c for c in CASME2_HEADER[:-1] if c != "ApexFrame"]
         rows = [
-            [
-                "Subject",
-                "Filename",
-                None,
-                "OnsetFrame",
-                "OffsetFrame",
-                None,
-                "Action Units",
-                "Estimated Emotion",
-            ],
+            header,
             [1, "EP02_01f", None, 46, 86, None, "4", "disgust"],
         ]
         sheet = write_grid(tmp_path / "broken.xlsx", rows)
@@ -198,17 +185,7 @@ class TestBadInput:
     ):
         root, _ = casme2_release(tmp_path)
         rows = [
-            [
-                "Subject",
-                "Filename",
-                None,
-                "OnsetFrame",
-                "ApexFrame",
-                "OffsetFrame",
-                None,
-                "Action Units",
-                "Estimated Emotion",
-            ],
+            CASME2_HEADER[:-1],  # an older sheet: no Objective Classes
             [1, "EP02_01f", None, 46, 50, 86, None, "4", "disgust"],
             [1, "EP02_01f", None, 46, 50, 86, None, "4", "disgust"],  # duplicate row
             [

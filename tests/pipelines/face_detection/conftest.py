@@ -6,11 +6,10 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from me_emotion.datasets import ClipFrames, HaarCascadeDataset
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import conf_parameters
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +26,8 @@ CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load
 @pytest.fixture
 def params() -> dict:
     """The project's face_detection block, with a minimum face size for 256 px frames."""
-    conf = yaml.safe_load(
-        (PROJECT_ROOT / "conf/base/parameters_face_detection.yml").read_text()
-    )
-    return {**conf["casme2"]["face_detection"], "min_size": [40, 40], "workers": 2}
+    block = conf_parameters("face_detection", "casme2", "face_detection")
+    return {**block, "min_size": [40, 40], "workers": 2}
 
 
 def clip_of(

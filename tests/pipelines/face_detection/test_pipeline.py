@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -17,6 +16,7 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from me_emotion.datasets import (
     ClipFrames,
+    ClipFramesDataset,
     HaarCascadeDataset,
     OpenCVImageDataset,
     SealedPartitionedDataset,
@@ -27,12 +27,10 @@ from me_emotion.pipelines.face_detection.nodes import check_params as check_face
 from me_emotion.pipelines.preprocessing.nodes import (
     check_params as check_sampling_params,
 )
-from tests.conftest import PROJECT_ROOT, run_pipeline
+from tests.conftest import conf_parameters, run_pipeline
 
 STAGE = preprocessing.create_pipeline() + face_detection.create_pipeline()
-SAMPLING = yaml.safe_load(
-    (PROJECT_ROOT / "conf/base/parameters_preprocessing.yml").read_text()
-)["casme2"]["preprocessing"]
+SAMPLING = conf_parameters("preprocessing", "casme2", "preprocessing")
 
 
 def _write_clip(folder, frames: list[np.ndarray], first: int) -> list[str]:
@@ -131,7 +129,9 @@ def test_project_parameters_and_catalog_fit_the_stage(kedro_project):
 
 
 @pytest.mark.integration
-def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(tiny_project):
+def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(
+    tiny_project, monkeypatch
+):
     face_stage = ["casme2.crop_faces", "casme2.draw_contact_sheet"]
     run_pipeline(tiny_project, "casme2", to_nodes=face_stage)
     primary = tiny_project / "data/03_primary/casme2"
@@ -145,12 +145,20 @@ def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(tiny_proje
     assert rejects["reason"].notna().all()
     assert (tiny_project / "data/08_reporting/casme2/face_contact_sheet.png").is_file()
 
+    opened = []  # the clip files read, in order
+    read_clip = ClipFramesDataset.load
+    monkeypatch.setattr(
+        ClipFramesDataset,
+        "load",
+        lambda dataset: opened.append(dataset) or read_clip(dataset),
+    )
     bootstrap_project(tiny_project)
     with KedroSession.create(project_path=tiny_project) as session:
         crops = session.load_context().catalog.load("casme2.face_crops")
     assert sorted(crops) == sorted(boxes["partition"])
-    assert all(callable(load) for load in crops.values())  # nothing loaded yet
+    assert opened == []  # loading the catalog entry reads no clip
     clip = crops[boxes["partition"].iloc[0]]()
+    assert len(opened) == 1  # a partition reads its own file when called
     assert isinstance(clip, ClipFrames)
     assert clip.frames.shape == (5, 256, 256) and clip.frames.dtype == np.uint8
     assert clip.frame_numbers[2] == clip.apex  # paper sampling: apex in the middle

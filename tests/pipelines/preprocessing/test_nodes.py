@@ -6,18 +6,15 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from kedro.io import DatasetError
 from kedro_datasets.partitions import PartitionedDataset
 
 from me_emotion.datasets import OpenCVImageDataset
 from me_emotion.pipelines.preprocessing.grayscale import to_gray_uint8
 from me_emotion.pipelines.preprocessing.nodes import sample_frames
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import conf_parameters
 
-PARAMS = yaml.safe_load(
-    (PROJECT_ROOT / "conf/base/parameters_preprocessing.yml").read_text()
-)["casme2"]["preprocessing"]
+PARAMS = conf_parameters("preprocessing", "casme2", "preprocessing")
 
 
 def _clip_index(onset: int = 100, apex: int = 105, offset: int = 140) -> pd.DataFrame:

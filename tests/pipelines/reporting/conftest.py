@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from me_emotion.pipelines.reporting.nodes import summarise_data_source
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import conf_parameters
 
 CLASSES = ["happiness", "disgust", "surprise"]
 MODELS = ["hybrid_micronet", "ann", "svm", "flow_cnn", "au_enhanced"]
@@ -85,10 +84,7 @@ def metrics(confusion_matrices: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture
 def params() -> dict:
     """The project's casme2 reporting parameters."""
-    conf = yaml.safe_load(
-        (PROJECT_ROOT / "conf/base/parameters_reporting.yml").read_text()
-    )
-    return conf["casme2"]["reporting"]
+    return conf_parameters("reporting", "casme2", "reporting")
 
 
 @pytest.fixture

@@ -20,13 +20,24 @@ from me_emotion.pipelines.reporting.nodes import (
     render_report,
     render_tables_markdown,
 )
-from me_emotion.pipelines.reporting.tables import markdown_table
+from me_emotion.pipelines.reporting.tables import headline_table, markdown_table
 
 from .conftest import CLASSES, MODELS, WEIGHTS
 
 NO_GAPS = pd.DataFrame(
     columns=["protocol", "fold", "level", "missing_classes", "test_clips_of_them"]
 )
+RUN_ENVIRONMENT = {
+    "packages": {"me_emotion": "9.9.1", "kedro": "9.9.2", "plotly": "9.9.3"},
+    "cpu": {"model": "test CPU", "flags": []},
+}
+
+
+def section(page: str, anchor: str) -> str:
+    """The body of one ``<section id=anchor>`` of the report."""
+    match = re.search(rf'<section id="{anchor}">(.*?)</section>', page, re.S)
+    assert match, f"the report has no section {anchor!r}"
+    return match.group(1)
 
 
 def test_confusions_keep_class_order_and_counts(confusion_matrices):
@@ -96,6 +107,34 @@ def test_table_values_come_from_the_metrics(metrics, params):
     assert row["recall (UAR)"] == pytest.approx(source["uar"])
     assert row["F1 (UF1)"] == pytest.approx(source["uf1"])
     assert row["chance UAR"] == pytest.approx(1 / 3)
+
+
+def test_headline_rows_are_the_tables_rows_of_the_headline_protocol(metrics, params):
+    """One builder: the headline's scores are Table 3's rows of protocol loso, clip level."""
+    models = [params["hybrid_model"], *params["baselines"], params["enhanced_model"]]
+    names = params["model_names"]
+    headline = headline_table(metrics, models, "loso", "clip", names)
+    _, _, table3 = build_result_tables(metrics, params)
+    expected = table3[(table3.protocol == "loso") & (table3.level == "clip")]
+    assert list(headline["model"]) == list(expected["model"])
+    np.testing.assert_allclose(headline["UF1"], expected["F1 (UF1)"])
+    np.testing.assert_allclose(headline["UAR"], expected["recall (UAR)"])
+    np.testing.assert_allclose(headline["accuracy"], expected["accuracy"])
+    assert list(headline.columns[:7]) == [
+        "model",
+        "protocol",
+        "level",
+        "UF1",
+        "UAR",
+        "accuracy",
+        "weighted F1",
+    ]
+
+
+def test_headline_lists_models_outside_the_tables_last(metrics):
+    headline = headline_table(metrics, ["svm"], "paper_random_split", "frame", {})
+    assert list(headline["model"]) == ["svm", "hybrid_micronet", "ann", "au_enhanced"]
+    assert set(headline["level"]) == {"frame"}
 
 
 def test_metrics_without_a_score_column_are_refused(metrics, params):
@@ -205,21 +244,36 @@ def test_data_source_summary(data_source):
     assert data_source["vgg16_weights"] == [WEIGHTS]
 
 
-@pytest.fixture
-def report(confusion_matrices, metrics, params, data_source) -> str:
+def render(
+    metrics: pd.DataFrame,
+    confusion_matrices: pd.DataFrame,
+    params: dict,
+    data_source: dict,
+    run_parameters: dict | None = None,
+) -> str:
+    """The report of ``metrics``, through every node that feeds ``render_report``."""
     tables = build_result_tables(metrics, params)
     figures = (
         plot_confusion_matrices(confusion_matrices, metrics, params),
         plot_uf1_uar(metrics, params),
         plot_per_class_recall(confusion_matrices, metrics, params),
     )
-    parameters = {
-        "casme2": {"reporting": params},
-        "samm": {"secret": "other-namespace-value"},
-    }
     return render_report(
-        metrics, *tables, *figures, params, parameters, NO_GAPS, data_source
+        metrics,
+        *tables,
+        *figures,
+        params,
+        run_parameters or {},
+        RUN_ENVIRONMENT,
+        NO_GAPS,
+        data_source,
     )
+
+
+@pytest.fixture
+def report(confusion_matrices, metrics, params, data_source) -> str:
+    run_parameters = {"reporting": params, "training": {"seed": 20260421}}
+    return render(metrics, confusion_matrices, params, data_source, run_parameters)
 
 
 def test_report_is_self_contained_and_labelled(report):
@@ -233,34 +287,47 @@ def test_report_is_self_contained_and_labelled(report):
     assert WEIGHTS in report
     assert "CASME2-coding-20140508.xlsx" in report
     assert "Why the random split inflates accuracy" in report
-    assert "same clip" in report
-    assert (
-        "reporting:" in report and "other-namespace-value" not in report
-    )  # only its parameter groups
+    # the wired parameter blocks are printed, and the run environment's versions
+    printed = section(report, "parameters")
+    assert "reporting:" in printed and "seed: 20260421" in printed
+    assert "me_emotion 9.9.1, kedro 9.9.2, plotly 9.9.3." in report
 
 
 def test_report_quotes_the_runs_own_random_split_and_loso_figures(report, metrics):
+    """The leakage section explains the split and quotes this run's two accuracies."""
+    leakage = section(report, "random-split")
+    assert "<em>same clip</em>" in leakage
+    assert "Leave-one-subject-out" in leakage
     hybrid = metrics[(metrics.model == "hybrid_micronet")]
     split = hybrid[
         (hybrid.protocol == "paper_random_split") & (hybrid.level == "frame")
     ].iloc[0]
     loso = hybrid[(hybrid.protocol == "loso") & (hybrid.level == "clip")].iloc[0]
-    assert f"{split[col.METRICS['accuracy']]:.3f}" in report
-    assert f"{loso[col.METRICS['accuracy']]:.3f}" in report
+    accuracy, uf1 = col.METRICS["accuracy"], col.METRICS["UF1"]
+    assert (
+        f"HybridMicroNet reached accuracy <strong>{split[accuracy]:.3f}</strong> "
+        f"(UF1 {split[uf1]:.3f}) under <code>paper_random_split</code> (frame level)"
+    ) in " ".join(leakage.split())
+    assert (
+        f"accuracy <strong>{loso[accuracy]:.3f}</strong> (UF1 {loso[uf1]:.3f}) under "
+        "<code>loso</code> (clip level)"
+    ) in " ".join(leakage.split())
+
+
+def test_report_without_a_random_split_quotes_no_run_figures(
+    confusion_matrices, metrics, params, data_source
+):
+    loso_only = metrics[metrics.protocol == "loso"]
+    page = render(loso_only, confusion_matrices, params, data_source)
+    leakage = section(page, "random-split")
+    assert "<em>same clip</em>" in leakage
+    assert "In this run" not in leakage
 
 
 def test_report_on_real_data_has_no_synthetic_banner(
     confusion_matrices, metrics, params, data_source
 ):
     real = metrics.assign(data_source="real")
-    tables = build_result_tables(real, params)
-    figures = (
-        plot_confusion_matrices(confusion_matrices, real, params),
-        plot_uf1_uar(real, params),
-        plot_per_class_recall(confusion_matrices, real, params),
-    )
-    page = render_report(
-        real, *tables, *figures, params, {}, NO_GAPS, {**data_source, "source": "real"}
-    )
+    page = render(real, confusion_matrices, params, {**data_source, "source": "real"})
     assert "SYNTHETIC" not in page
     assert "real data" in page

@@ -12,6 +12,7 @@ from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 
 from me_emotion.pipelines import reporting
+from me_emotion.pipelines.reporting.pipeline import DATASET_BLOCKS
 from tests.conftest import PROJECT_ROOT
 
 from . import chromium
@@ -60,11 +61,18 @@ def run_report(tmp_path, monkeypatch, clip_index, params):
                     "dataset": "casme2",
                     "coding_file": "c.xlsx",
                 },
+                **{
+                    f"params:casme2.{block}": {"block": block}
+                    for block in DATASET_BLOCKS
+                },
                 "params:casme2.reporting": params,
-                "parameters": {"casme2": {"reporting": params}},
             }
         )
-        pipeline = Pipeline(reporting.create_pipeline(), namespace="casme2")
+        pipeline = Pipeline(
+            reporting.create_pipeline(),
+            namespace="casme2",
+            inputs={reporting.RUN_ENVIRONMENT},
+        )
         SequentialRunner().run(pipeline, catalog)
         return catalog
 
@@ -78,6 +86,7 @@ def test_every_output_is_written_where_the_catalog_says(
     folder = tmp_path / "data/08_reporting/casme2"
     assert {p.name for p in folder.iterdir()} == {
         "data_source.json",
+        "run_parameters.json",
         "table1_hybrid_micronet.csv",
         "table2_au_enhanced.csv",
         "table3_baselines.csv",
@@ -92,7 +101,15 @@ def test_every_output_is_written_where_the_catalog_says(
     table3 = catalog.load("casme2.table3_baselines")
     assert {"protocol", "level", "chance UAR"} <= set(table3.columns)
     assert catalog.load("casme2.data_source")["vgg16_weights"] == [WEIGHTS]
-    assert "SYNTHETIC DATA" in catalog.load("casme2.report_html")
+    report = catalog.load("casme2.report_html")
+    assert "SYNTHETIC DATA" in report
+    # the shared run_environment dataset's versions are in the footer
+    environment = catalog.load(reporting.RUN_ENVIRONMENT)
+    assert f"kedro {environment['packages']['kedro']}," in report
+    # every wired parameter block, and only those, is printed
+    printed = catalog.load("casme2.run_parameters")
+    assert list(printed) == list(DATASET_BLOCKS)
+    assert "block: face_detection" in report
 
 
 def test_the_training_stages_own_metrics_are_reported(run_report, tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import cv2
@@ -15,7 +14,12 @@ import pytest
 from me_emotion.datasets import SpreadsheetGridDataset
 from me_emotion.datasets.frame_tree import list_frame_tree
 from me_emotion.pipelines.synthetic.nodes import plan_release
-from tests.conftest import make_project_copy, run_pipeline
+from tests.conftest import (
+    conf_parameters,
+    generate_synthetic,
+    make_project_copy,
+    run_pipeline,
+)
 
 LAYOUTS = ("casme2", "samm")
 
@@ -29,14 +33,7 @@ def digests(root: Path) -> dict[str, str]:
 
 
 def test_same_seed_gives_byte_identical_releases(tiny_release_dir, tmp_path):
-    project = make_project_copy(tmp_path / "again")
-    cwd = Path.cwd()
-    os.chdir(project)
-    try:
-        run_pipeline(project, "synthetic")
-    finally:
-        os.chdir(cwd)
-    again = digests(project / "data/01_raw/synthetic")
+    again = digests(generate_synthetic(make_project_copy(tmp_path / "again")))
     assert again == digests(tiny_release_dir)
     assert any(name.endswith(".xlsx") for name in again)
     assert sum(name.endswith(".jpg") for name in again) > 1000
@@ -51,22 +48,15 @@ def test_other_seed_gives_other_frames(tiny_release_dir, shared_params, release_
 
 @pytest.fixture(scope="module")
 def shared_params():
-    import yaml  # noqa: PLC0415
-
-    params = yaml.safe_load(
-        (Path(__file__).parents[3] / "conf/base/parameters_synthetic.yml").read_text()
-    )
-    return {**params["synthetic"], "size": "tiny"}
+    return {**conf_parameters("synthetic", "synthetic"), "size": "tiny"}
 
 
 @pytest.fixture(scope="module")
 def release_params():
-    import yaml  # noqa: PLC0415
-
-    params = yaml.safe_load(
-        (Path(__file__).parents[3] / "conf/base/parameters_synthetic.yml").read_text()
-    )
-    return {layout: params[f"synthetic_{layout}"]["release"] for layout in LAYOUTS}
+    return {
+        layout: conf_parameters("synthetic", f"synthetic_{layout}", "release")
+        for layout in LAYOUTS
+    }
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

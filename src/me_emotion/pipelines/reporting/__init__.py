@@ -1,5 +1,5 @@
 """Result tables (the paper's, with a protocol column), plotly figures, HTML report."""
 
-from .pipeline import create_composite_pipeline, create_pipeline
+from .pipeline import RUN_ENVIRONMENT, create_composite_pipeline, create_pipeline
 
-__all__ = ["create_composite_pipeline", "create_pipeline"]
+__all__ = ["RUN_ENVIRONMENT", "create_composite_pipeline", "create_pipeline"]

@@ -96,6 +96,43 @@ def confusions_of(table: pd.DataFrame) -> list[Confusion]:
     return result
 
 
+def headline_first(
+    confusions: Sequence[Confusion],
+    headline: dict[str, str],
+    protocols: Sequence[str],
+    models: Sequence[str],
+) -> list[Confusion]:
+    """Headline protocol and level first, then the other protocols; models in table order.
+
+    Args:
+        confusions: ``confusions_of``' matrices.
+        headline: ``{"protocol": ..., "level": ...}`` of the figure to quote.
+        protocols: protocols in table order.
+        models: model ids in table order.
+    """
+    protocol_order = ordered(
+        [c.protocol for c in confusions], [headline["protocol"], *protocols]
+    )
+    level_order = ordered([c.level for c in confusions], [headline["level"]])
+    model_order = ordered([c.model for c in confusions], models)
+    return sorted(
+        confusions,
+        key=lambda c: (
+            protocol_order.index(c.protocol),
+            level_order.index(c.level),
+            model_order.index(c.model),
+        ),
+    )
+
+
+def in_model_order(metrics: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """``metrics`` rows sorted by model (``models`` first, others after), stable otherwise."""
+    order = ordered(list(metrics[col.MODEL]), models)
+    return metrics.sort_values(
+        col.MODEL, key=lambda s: s.map(order.index), kind="stable"
+    )
+
+
 def _heatmaps(confusion: Confusion, visible: bool) -> tuple[go.Heatmap, go.Heatmap]:
     """Counts (left) and row-normalised (right) heatmaps of one matrix."""
     labels = list(confusion.classes)

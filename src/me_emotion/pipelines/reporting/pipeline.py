@@ -4,6 +4,9 @@ Built once; ``pipeline_registry`` instantiates it per dataset with
 ``namespace="casme2"`` / ``"samm"`` (``casme2.report_html``,
 ``params:casme2.reporting``, ...). The composite evaluation reuses it with
 ``data_sources=("casme2", "samm")``: its report then describes both releases.
+The report prints the parameter blocks its pipeline is wired to
+(``printed_blocks``) and reads package versions from the shared,
+un-namespaced ``run_environment`` dataset.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from me_emotion.core.releases import DATASETS
 
 from .nodes import (
     build_result_tables,
+    gather_run_parameters,
     plot_confusion_matrices,
     plot_per_class_recall,
     plot_uf1_uar,
@@ -45,7 +49,24 @@ def data_source_pipeline() -> Pipeline:
     )
 
 
-def results_pipeline(data_sources: Sequence[str] = ("data_source",)) -> Pipeline:
+# Parameter blocks printed in a dataset's report: every stage of its namespace.
+DATASET_BLOCKS = (
+    "data_ingestion",
+    "preprocessing",
+    "face_detection",
+    "feature_extraction",
+    "training",
+    "reporting",
+)
+# The composite namespace has only these two.
+COMPOSITE_BLOCKS = ("training", "reporting")
+RUN_ENVIRONMENT = "run_environment"  # one catalog entry, shared by every namespace
+
+
+def results_pipeline(
+    data_sources: Sequence[str] = ("data_source",),
+    printed_blocks: Sequence[str] = DATASET_BLOCKS,
+) -> Pipeline:
     """Tables, figures and the HTML report from ``metrics`` and ``confusion_matrices``.
 
     Args:
@@ -53,6 +74,8 @@ def results_pipeline(data_sources: Sequence[str] = ("data_source",)) -> Pipeline
             dataset namespace its own ``data_source``; for the composite
             evaluation one per dataset, which ``create_composite_pipeline``
             maps to ``casme2.data_source``, ``samm.data_source``.
+        printed_blocks: the parameter blocks of the namespace printed at the
+            end of the report (``params:<namespace>.<block>``).
     """
     return Pipeline(
         [
@@ -97,6 +120,12 @@ def results_pipeline(data_sources: Sequence[str] = ("data_source",)) -> Pipeline
                 name="plot_per_class_recall",
             ),
             Node(
+                func=gather_run_parameters,
+                inputs={block: f"params:{block}" for block in printed_blocks},
+                outputs="run_parameters",
+                name="gather_run_parameters",
+            ),
+            Node(
                 func=render_report,
                 inputs=[
                     "metrics",
@@ -107,7 +136,8 @@ def results_pipeline(data_sources: Sequence[str] = ("data_source",)) -> Pipeline
                     "uf1_uar_plot",
                     "per_class_recall_plot",
                     "params:reporting",
-                    "parameters",
+                    "run_parameters",
+                    RUN_ENVIRONMENT,
                     "fold_class_gaps",
                     *data_sources,
                 ],
@@ -119,7 +149,11 @@ def results_pipeline(data_sources: Sequence[str] = ("data_source",)) -> Pipeline
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """The whole reporting stage of one dataset namespace."""
+    """The whole reporting stage of one dataset namespace.
+
+    Its namespaced instance must keep ``RUN_ENVIRONMENT`` un-prefixed
+    (``Pipeline(..., namespace=dataset, inputs={RUN_ENVIRONMENT})``).
+    """
     return data_source_pipeline() + results_pipeline()
 
 
@@ -133,7 +167,7 @@ def create_composite_pipeline(datasets: Sequence[str] = DATASETS) -> Pipeline:
         f"data_source_{dataset}": f"{dataset}.data_source" for dataset in datasets
     }
     return Pipeline(
-        results_pipeline(list(sources)),
-        inputs=sources,
+        results_pipeline(list(sources), COMPOSITE_BLOCKS),
+        inputs={**sources, RUN_ENVIRONMENT: RUN_ENVIRONMENT},
         namespace="composite",
     )

@@ -1,4 +1,4 @@
-"""The paper's result tables with a protocol column, and a Markdown rendering of them.
+"""The result tables: one builder (``metric_table``) serves the paper's tables and the headline.
 
 Rows of one model and level sit next to each other with the paper's random
 split first and LOSO after it, so the inflated and the honest figure are read
@@ -24,6 +24,26 @@ SCORES = {
 }
 SOURCE = "data source"
 WEIGHTS = "VGG-16 weights"
+# The headline's columns: the field's two scores first, then the paper's.
+HEADLINE_SCORES = {
+    "UF1": "F1 (UF1)",
+    "UAR": "recall (UAR)",
+    "accuracy": "accuracy",
+    "weighted F1": "weighted F1",
+}
+HEADLINE_CHANCE = ("chance UF1", "chance UAR", "chance accuracy")
+TABLE_TITLES = (
+    "Table 1: HybridMicroNet",
+    "Table 2: AU-enhanced model (annotated Action Units + K-means + CNN features)",
+    "Table 3: baselines, HybridMicroNet and the AU-enhanced model",
+)
+
+
+def model_order(
+    hybrid_model: str, baselines: Sequence[str], enhanced_model: str
+) -> list[str]:
+    """Table order of the models: the hybrid model first, baselines, the AU-enhanced model last."""
+    return [hybrid_model, *baselines, enhanced_model]
 
 
 def metric_table(
@@ -86,6 +106,48 @@ def metric_table(
     table[SOURCE] = rows[col.DATA_SOURCE] if col.DATA_SOURCE in rows else ""
     table[WEIGHTS] = rows[col.WEIGHTS] if col.WEIGHTS in rows else ""
     return table.reset_index(drop=True)
+
+
+def headline_table(
+    metrics: pd.DataFrame,
+    models: Sequence[str],
+    protocol: str,
+    level: str,
+    names: dict[str, str],
+) -> pd.DataFrame:
+    """UF1, UAR, accuracy and weighted F1 of every model under one protocol and level.
+
+    Args:
+        metrics: ``{namespace}.metrics``.
+        models: the models to list first, in order; the other models of
+            ``metrics`` follow in order of appearance.
+        protocol, level: the headline protocol and level (``clip`` | ``frame``).
+        names: display name per model id.
+
+    Returns:
+        ``model, protocol, level, UF1, UAR, accuracy, weighted F1``, the chance
+        levels and ``n``: ``metric_table``'s rows of that protocol and level.
+    """
+    every_model = [
+        *models,
+        *(m for m in dict.fromkeys(metrics[col.MODEL]) if m not in models),
+    ]
+    rows = metric_table(metrics, every_model, [protocol], "", names)
+    rows = rows[rows["level"] == level]
+    table = rows[["model", "protocol", "level"]].copy()
+    for header, column in HEADLINE_SCORES.items():
+        table[header] = rows[column]
+    for header in (*HEADLINE_CHANCE, "n"):
+        if header in rows:
+            table[header] = rows[header]
+    return table.reset_index(drop=True)
+
+
+def displayed(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``table`` without its one-valued dataset / source / weights columns; a caption names them."""
+    constant = constant_columns(table, ["dataset", SOURCE, WEIGHTS])
+    caption = "; ".join(f"{name}: {value}" for name, value in constant.items())
+    return table.drop(columns=list(constant)), caption
 
 
 def constant_columns(table: pd.DataFrame, candidates: Sequence[str]) -> dict[str, str]:

