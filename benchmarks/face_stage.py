@@ -45,15 +45,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import yaml
 from kedro.framework.hooks import hook_impl
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.pipeline import Node
 
-from me_emotion.datasets import ClipFramesDataset
+from me_emotion.datasets import ClipFramesDataset, HaarCascadeDataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+# the cascade the project's {namespace}.haar_cascade catalog entry names
+CASCADE = yaml.safe_load(
+    (PROJECT_ROOT / "conf/base/catalog_frames_faces.yml").read_text()
+)["{namespace}.haar_cascade"]["cascade"]
 
 
 def kedro(project: Path, *args: str) -> float:
@@ -162,7 +167,8 @@ def serial_face_stage(
     default_threads = cv2.getNumThreads()
     cv2.setNumThreads(threads)
     try:
-        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + params["cascade"])
+        # the project's cascade, as the {dataset}.haar_cascade catalog entry loads it
+        cascade = HaarCascadeDataset(CASCADE).load().classifier()
         clahe = cv2.createCLAHE(
             clipLimit=params["clahe"]["clip_limit"],
             tileGridSize=tuple(params["clahe"]["tile_grid_size"]),

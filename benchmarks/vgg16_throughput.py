@@ -40,13 +40,18 @@ import yaml  # noqa: E402
 from me_emotion.core.augmentation import (  # noqa: E402
     model_images,
 )
-from me_emotion.core.clip_frames import ClipFrames, ClipFramesDataset  # noqa: E402
+from me_emotion.core.clip_frames import ClipFrames  # noqa: E402
 from me_emotion.core.vgg16 import (  # noqa: E402
+    bf16_units,
     build_vgg16,
-    cpu_supports_bf16,
+    load_vgg16_weights,
     resolve_execution,
     resolve_precision,
     vgg_input,
+)
+from me_emotion.datasets import (
+    ClipFramesDataset,  # noqa: E402
+    RunEnvironmentDataset,  # noqa: E402
 )
 from me_emotion.pipelines.feature_extraction import nodes  # noqa: E402
 
@@ -109,11 +114,15 @@ def node_inputs(clips: list[ClipFrames]) -> tuple[dict, pd.DataFrame]:
     return loaders, boxes
 
 
-def run_node(loaders, boxes, params, model, info) -> tuple[np.ndarray, float]:
+def run_node(  # noqa: PLR0913, PLR0917
+    loaders, boxes, params, model, info, weights, environment
+) -> tuple[np.ndarray, float]:
     """``embed_face_crops`` with ``model`` already built; (features, seconds)."""
     with mock.patch.object(nodes, "build_vgg16", return_value=(model, info)):
         start = time.perf_counter()
-        table = nodes.embed_face_crops(loaders, boxes, params)
+        table = nodes.embed_face_crops(
+            loaders, boxes, weights, environment, params
+        )
         seconds = time.perf_counter() - start
     return table[nodes.EMBEDDING_COLUMNS].to_numpy(np.float32), seconds
 
@@ -134,7 +143,6 @@ def main() -> None:
     project = yaml.safe_load(PARAMETERS.read_text())["casme2"]["feature_extraction"]
     params = {
         **project,
-        "vgg16_weights": weights,
         "batch_size": args.batch_size,
         "labelled_only": True,
         "augmentation": {**project["augmentation"], "variants": 0},
@@ -146,7 +154,10 @@ def main() -> None:
     print(
         f"CPU: {facts['cpu_model']}, {facts['cores']} cores, flags {facts['cpu_flags']}"
     )
-    print(f"CPU bf16 units: {'yes' if cpu_supports_bf16() else 'no'}")
+    environment = RunEnvironmentDataset().load()
+    cpu_flags = environment["cpu"]["flags"]
+    print(f"CPU bf16 units: {'yes' if bf16_units(cpu_flags) else 'no'}")
+    loaded = load_vgg16_weights(weights)
     print(
         f"{args.images} images from {source}; weights {weights}; batch {args.batch_size}"
     )
@@ -157,7 +168,7 @@ def main() -> None:
             for c in clips
         ]
     )
-    model, _ = build_vgg16(weights, "float32", image_size=images.shape[1])
+    model, _ = build_vgg16(loaded, "float32", image_size=images.shape[1])
     model.predict(vgg_input(images[: args.batch_size]), verbose=0)  # warm-up
     start = time.perf_counter()
     baseline = np.asarray(
@@ -167,13 +178,13 @@ def main() -> None:
     baseline_rate = len(images) / (time.perf_counter() - start)
     print(f"{'baseline float32 model.predict':<40} {baseline_rate:7.2f} images/s")
 
-    precision = resolve_precision(project["precision"])
+    precision = resolve_precision(project["precision"], cpu_flags)
     execution = resolve_execution(project["execution"])
     candidates = {}
     node_result = None
     for cand_precision in ("float32", "bfloat16"):
         start = time.perf_counter()
-        model, info = build_vgg16(weights, cand_precision, image_size=images.shape[1])
+        model, info = build_vgg16(loaded, cand_precision, image_size=images.shape[1])
         build_seconds = time.perf_counter() - start
         for cand_execution in ("graph", "xla"):
             run_params = {
@@ -185,9 +196,17 @@ def main() -> None:
                 list(loaders.items())[: max(1, args.batch_size // FRAMES_PER_CLIP)]
             )
             run_node(
-                warm, boxes[boxes["partition"].isin(warm)], run_params, model, info
+                warm,
+                boxes[boxes["partition"].isin(warm)],
+                run_params,
+                model,
+                info,
+                loaded,
+                environment,
             )
-            features, seconds = run_node(loaders, boxes, run_params, model, info)
+            features, seconds = run_node(
+                loaders, boxes, run_params, model, info, loaded, environment
+            )
             rate = len(features) / seconds
             name = f"{cand_precision}/{cand_execution}"
             candidates[name] = {
@@ -217,7 +236,7 @@ def main() -> None:
                     "cosine_min": node_result["cosine_min"],
                     "precision": precision,
                     "execution": execution,
-                    "cpu_bf16": cpu_supports_bf16(),
+                    "cpu_bf16": bf16_units(cpu_flags),
                     "model_build_s": node_result["build_s"],
                     "images": len(images),
                     "batch_size": args.batch_size,

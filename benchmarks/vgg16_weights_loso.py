@@ -34,7 +34,13 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from me_emotion.core.augmentation import (  # noqa: E402
     to_model_image,
 )
-from me_emotion.core.vgg16 import build_vgg16, embed  # noqa: E402
+from me_emotion.core.vgg16 import (  # noqa: E402
+    build_vgg16,
+    embed,
+    load_vgg16_weights,
+    resolve_precision,
+)
+from me_emotion.datasets import RunEnvironmentDataset  # noqa: E402
 from me_emotion.datasets.clip_frames import ClipFramesDataset  # noqa: E402
 
 
@@ -66,8 +72,12 @@ def main() -> None:
         f"{args.namespace}: {len(clips)} labelled clips, {len(set(subjects))} subjects, "
         f"{len(classes)} classes; chance UF1/UAR about {1 / len(classes):.2f} (uniform guess)"
     )
+    cpu_flags = RunEnvironmentDataset().load()["cpu"]["flags"]
     for weights in args.weights:
-        model, info = build_vgg16(None if weights == "none" else weights, "auto")
+        model, info = build_vgg16(
+            load_vgg16_weights(None if weights == "none" else weights),
+            resolve_precision("auto", cpu_flags),
+        )
         start = time.perf_counter()
         apex = embed(model, apexes, 32)
         first = embed(model, firsts, 32)

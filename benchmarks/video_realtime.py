@@ -54,7 +54,11 @@ def main() -> None:
         return out
 
     tracks, index, _ = timed(
-        "track_faces", nodes.track_faces, videos, video["tracking"]
+        "track_faces",
+        nodes.track_faces,
+        videos,
+        catalog.load("video.haar_cascade"),
+        video["tracking"],
     )
     signals = timed(
         "compute_spotting_signals",
@@ -99,6 +103,9 @@ def main() -> None:
             intervals,
             crops,
             *models,
+            catalog.load("casme2.vgg16_weights"),
+            catalog.load("samm.vgg16_weights"),
+            catalog.load("run_environment"),
             sources,
             params["casme2"],
             params["samm"],

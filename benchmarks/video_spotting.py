@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.datasets.video_files import VideoFilesDataset, VideoGroundTruthDataset
 from me_emotion.pipelines.video_analysis.evaluation import evaluate_spotting
 from me_emotion.pipelines.video_analysis.nodes import (
@@ -62,12 +63,13 @@ def main() -> None:
         "video"
     ]
     videos = VideoFilesDataset(str(args.folder)).load()
+    cascade = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
     truth = VideoGroundTruthDataset(str(args.folder)).load()
     pd.set_option("display.width", 200)
     for tracker in args.trackers:
         start = time.perf_counter()
         tracks, index, _ = track_faces(
-            videos, {**params["tracking"], "tracker": tracker}
+            videos, cascade, {**params["tracking"], "tracker": tracker}
         )
         tracked = time.perf_counter()
         signals = compute_spotting_signals(videos, tracks, index, params["spotting"])

@@ -16,9 +16,9 @@ NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore_catalog.ipynb"
 # of small networks. Numbers are meaningless; every dataset the notebook loads
 # is written.
 SHRINK = {
+    "vgg16_weights": None,  # the catalog's casme2.vgg16_weights: random weights
     "casme2": {
         "feature_extraction": {
-            "vgg16_weights": None,
             "image": {"size": 32, "border_px": 1},
             "execution": "graph",
             "flow": {"method": "farneback"},

@@ -16,9 +16,9 @@ from .conftest import run_pipeline
 
 FEATURES = ["casme2.embed_face_crops", "casme2.extract_flow_features"]
 FAST = {
+    "vgg16_weights": None,  # the catalog's casme2.vgg16_weights: random weights
     "casme2": {
         "feature_extraction": {
-            "vgg16_weights": None,
             "image": {"size": 32, "border_px": 1},
             "flow": {"method": "farneback"},
         }

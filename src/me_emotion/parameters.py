@@ -144,7 +144,6 @@ BLOCKS: dict[str, Block] = {
         "conf/base/parameters_face_detection.yml",
         {
             "detector": Choice("haar", "whole_frame"),
-            "cascade": str,
             "scale_factor": NUMBER,
             "min_neighbors": int,
             "min_size": SIZE_PAIR,
@@ -161,7 +160,6 @@ BLOCKS: dict[str, Block] = {
     "feature_extraction": Block(
         "conf/base/parameters_feature_extraction.yml",
         {
-            "vgg16_weights": (str, type(None)),
             "precision": PRECISION,
             "batch_size": int,
             "execution": Choice("auto", "graph", "xla"),
@@ -312,7 +310,6 @@ BLOCKS: dict[str, Block] = {
         {
             "tracker": Choice("landmarks", "haar"),
             "haar": {
-                "cascade": str,
                 "scale_factor": NUMBER,
                 "min_neighbors": int,
                 "min_face_fraction": NUMBER,

@@ -93,6 +93,14 @@ def dataset_fingerprint(name: str, catalog: Any) -> str | None:
         return fingerprint(catalog.load(name))
     if getattr(dataset, "IGNORED_BY_RUN_STAMPS", False):
         return None
+    run_stamp = getattr(dataset, "run_stamp", None)
+    if callable(run_stamp):  # a read-only input that says what it holds, cheaply
+        return run_stamp()
+    return _files_fingerprint(dataset)
+
+
+def _files_fingerprint(dataset: Any) -> str:
+    """Digest of the local file or folder behind ``dataset`` (``unknown``: none)."""
     path = _local_path(dataset)
     if path is None:
         return _UNKNOWN

@@ -90,8 +90,6 @@ def test_renamed_key_in_the_yaml_file_names_both_keys_and_the_file(kedro_project
 def test_wrong_types_are_rejected(block, change, expected):
     file = PROJECT_ROOT / BLOCKS[block].file
     params = {**yaml.safe_load(file.read_text())["casme2"][block], **change}
-    if block == "feature_extraction":
-        params["vgg16_weights"] = None  # a ${globals:} reference in the file
     if block == "data_ingestion":
         params["coding_file"] = "x.xlsx"
     with pytest.raises(ParameterError, match=expected):

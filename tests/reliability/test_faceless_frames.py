@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from me_emotion.datasets import ClipFrames
+from me_emotion.datasets import ClipFrames, HaarCascadeDataset
 from me_emotion.pipelines.face_detection.nodes import crop_faces, detect_faces
 from me_emotion.pipelines.feature_extraction.nodes import extract_flow_features
 from tests.conftest import conf_parameters
+
+CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def test_black_first_frame_is_dropped_and_the_flow_starts_after_it(face, face_pa
         "sub01/clean": _clip([face, face, shifted], apex_position=2),
     }
     lazy = {key: (lambda clip=clip: clip) for key, clip in clips.items()}
-    boxes, rejects = detect_faces(_clip_index(clips), lazy, face_params)
+    boxes, rejects = detect_faces(_clip_index(clips), lazy, CASCADE, face_params)
 
     assert sorted(boxes["partition"]) == ["sub01/black_first", "sub01/clean"]
     (row,) = rejects.itertuples(index=False)
@@ -76,7 +78,7 @@ def test_clip_left_with_too_few_frames_is_rejected(face, face_params):
     black = np.zeros_like(face)
     clips = {"sub01/mostly_black": _clip([face, black, black], apex_position=0)}
     lazy = {key: (lambda clip=clip: clip) for key, clip in clips.items()}
-    boxes, rejects = detect_faces(_clip_index(clips), lazy, face_params)
+    boxes, rejects = detect_faces(_clip_index(clips), lazy, CASCADE, face_params)
     assert boxes.empty
     clip_rows = rejects[rejects["frame"].isna()]
     assert "only 1 sampled frame(s) show a face" in clip_rows["reason"].iloc[0]
@@ -88,7 +90,7 @@ def test_clip_without_a_face_before_its_apex_is_rejected(face, face_params):
     black = np.zeros_like(face)
     clips = {"sub01/black_onset": _clip([black, black, face, face], apex_position=2)}
     lazy = {key: (lambda clip=clip: clip) for key, clip in clips.items()}
-    boxes, rejects = detect_faces(_clip_index(clips), lazy, face_params)
+    boxes, rejects = detect_faces(_clip_index(clips), lazy, CASCADE, face_params)
     assert boxes.empty
     reason = rejects.loc[rejects["frame"].isna(), "reason"].iloc[0]
     assert "no face on any sampled frame before the apex 102" in reason

@@ -1,4 +1,9 @@
-"""OpenCV's Haar frontal-face cascade: load it and find a clip's face box."""
+"""OpenCV's Haar frontal-face cascade: build it and find a clip's face box.
+
+The catalog's ``HaarCascadeDataset`` reads the cascade file and hands nodes a
+``HaarCascade`` (the XML text: plain data that pickles across processes);
+``HaarCascade.classifier()`` builds an OpenCV classifier from it in memory.
+"""
 
 from __future__ import annotations
 
@@ -46,21 +51,43 @@ def cascade_path(name: str) -> Path:
     faces = sorted(p.name for p in shipped.glob("*frontalface*.xml"))
     raise FileNotFoundError(
         f"Haar cascade '{name}' is neither a file nor one of OpenCV's cascades in "
-        f"{shipped} (frontal-face ones: {faces}); set face_detection.cascade in "
-        "parameters_face_detection.yml"
+        f"{shipped} (frontal-face ones: {faces}); set cascade: of the haar_cascade "
+        "entries in conf/base/catalog_frames_faces.yml (or conf/local/)"
     )
 
 
-def load_cascade(path: Path) -> cv2.CascadeClassifier:
-    """The classifier in ``path``; one per thread (``detectMultiScale`` keeps state)."""
-    problem = f"'{path}' is not a Haar cascade file that OpenCV can read"
-    try:
-        cascade = cv2.CascadeClassifier(str(path))
-    except (cv2.error, SystemError) as error:  # OpenCV's parser raises on bad XML
-        raise ValueError(problem) from error
-    if cascade.empty():
-        raise ValueError(problem)
-    return cascade
+@dataclass(frozen=True)
+class HaarCascade:
+    """A Haar cascade as loaded by the catalog (``HaarCascadeDataset``).
+
+    Attributes:
+        name: the configured ``cascade`` (a file name in OpenCV's folder or a path).
+        xml: the cascade file's text.
+        identity: ``[file name, size, mtime_ns]`` of the file read.
+    """
+
+    name: str
+    xml: str = field(repr=False)
+    identity: list | None = None
+
+    def classifier(self) -> cv2.CascadeClassifier:
+        """A new classifier; one per thread (``detectMultiScale`` keeps state)."""
+        problem = (
+            f"Haar cascade '{self.name}' is not a cascade that OpenCV can read; "
+            "point the haar_cascade catalog entry (cascade:) at an OpenCV "
+            "cascade .xml file"
+        )
+        try:  # OpenCV's parser raises on bad XML
+            storage = cv2.FileStorage(
+                self.xml, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY
+            )
+            cascade = cv2.CascadeClassifier()
+            read = cascade.read(storage.getFirstTopLevelNode())
+        except (cv2.error, SystemError) as error:
+            raise ValueError(problem) from error
+        if not read or cascade.empty():
+            raise ValueError(problem)
+        return cascade
 
 
 def detect_faces_in(

@@ -13,10 +13,14 @@ Weights (parameter ``vgg16_weights``), never downloaded at run time:
 - a path to a ``.h5`` file with VGG-16 notop weights (Keras layer names).
 - ``null``: random weights (tests only; say so in every result).
 
+The catalog's ``Vgg16WeightsDataset`` reads the file (``load_vgg16_weights``)
+and hands nodes a ``Vgg16Weights`` value; ``build_vgg16`` reads no file.
+
 Precision (parameter ``precision``): ``float32``, ``bfloat16`` (Keras'
 ``mixed_bfloat16`` policy: bf16 compute, float32 variables) or ``auto``, which
 picks bf16 only where the CPU has bf16 units (AMX or AVX-512 BF16) — elsewhere
-bf16 is emulated and slower than float32.
+bf16 is emulated and slower than float32. ``resolve_precision`` decides from
+the CPU flags the ``run_environment`` dataset lists.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from me_emotion.fingerprint import file_identity
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +66,8 @@ def resolve_weights(spec: str | None) -> tuple[str, Path | None]:
             (truncated download, wrong format); the message names it.
     """
     where = (
-        "set vgg16_weights in conf/local/globals.yml (the feature_extraction "
-        "parameters read it from the globals)"
+        "set vgg16_weights in conf/local/globals.yml (the {namespace}.vgg16_weights "
+        "catalog entries read it), or pass --params vgg16_weights=... for one run"
     )
     if spec is None or str(spec).lower() in {"none", "null", "random"}:
         return "random (untrained)", None
@@ -110,25 +117,41 @@ def resolve_weights(spec: str | None) -> tuple[str, Path | None]:
     return label, path
 
 
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16), on Linux."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return bool(_BF16_CPU_FLAGS & set(flags.split()))
+def bf16_units(cpu_flags: Iterable[str]) -> bool:
+    """Whether a CPU with these ``/proc/cpuinfo`` flags computes bf16 natively."""
+    return bool(_BF16_CPU_FLAGS & set(cpu_flags))
 
 
-def resolve_precision(precision: str) -> str:
-    """``float32`` or ``bfloat16`` for a ``precision`` parameter value."""
+PRECISIONS = ("float32", "bfloat16")
+
+
+def resolve_precision(precision: str, cpu_flags: Iterable[str]) -> str:
+    """``float32`` or ``bfloat16`` for a ``precision`` parameter value.
+
+    Args:
+        precision: ``auto``, ``float32`` or ``bfloat16``.
+        cpu_flags: the CPU's instruction-set flags (``run_environment``'s
+            ``cpu.flags``); ``auto`` is bf16 only with AMX or AVX-512 BF16.
+    """
     if precision == "auto":
-        return "bfloat16" if cpu_supports_bf16() else "float32"
-    if precision not in {"float32", "bfloat16"}:
+        return "bfloat16" if bf16_units(cpu_flags) else "float32"
+    if precision not in PRECISIONS:
         raise ValueError(
             f"precision must be auto, float32 or bfloat16, got '{precision}'"
         )
     return precision
+
+
+def seed_keras(seed: int) -> None:
+    """Seed Keras' global random state (Python, NumPy, TensorFlow, Keras).
+
+    The one place the project seeds globally: Keras draws initial weights,
+    dropout masks and ``fit``'s shuffles from global generators, with no
+    per-call seed for a whole model. Call it right before building or fitting.
+    """
+    import keras  # noqa: PLC0415
+
+    keras.utils.set_random_seed(int(seed))
 
 
 @contextmanager
@@ -160,33 +183,85 @@ def _hed_conv_arrays(path: Path) -> list[np.ndarray]:
     return arrays
 
 
+@dataclass(frozen=True)
+class Vgg16Weights:
+    """VGG-16 notop weights as loaded by the catalog (``Vgg16WeightsDataset``).
+
+    Attributes:
+        spec: the ``vgg16_weights`` value (``imagenet``, ``hed``, a path, None).
+        label: what results record as the weights used.
+        arrays: the 26 kernel/bias arrays in layer order; None: random weights.
+        identity: ``[file name, size, mtime_ns]`` of the file (None: random),
+            part of the embeddings' fingerprint for incremental re-runs.
+    """
+
+    spec: str | None
+    label: str
+    arrays: list[np.ndarray] | None = field(default=None, repr=False)
+    identity: list[Any] | None = None
+
+    @property
+    def is_random(self) -> bool:
+        return self.arrays is None
+
+
+RANDOM_WEIGHTS = Vgg16Weights(None, "random (untrained)")
+
+
+def _vgg16_notop(image_size: int) -> Any:
+    import keras  # noqa: PLC0415
+
+    return keras.applications.VGG16(
+        include_top=False,
+        weights=None,
+        pooling="avg",
+        input_shape=(image_size, image_size, 3),
+    )
+
+
+def load_vgg16_weights(spec: str | None) -> Vgg16Weights:
+    """Read the weights a ``vgg16_weights`` value names (``resolve_weights``'s
+    errors when the file is missing or unreadable)."""
+    label, path = resolve_weights(spec)
+    if path is None:
+        return RANDOM_WEIGHTS
+    if spec == "hed":
+        arrays = _hed_conv_arrays(path)
+    else:  # Keras layer names: let Keras map them (kernels do not depend on size)
+        model = _vgg16_notop(32)
+        model.load_weights(str(path))
+        arrays = [np.asarray(a) for a in model.get_weights()]
+    return Vgg16Weights(spec, label, arrays, file_identity(path))
+
+
 def build_vgg16(
-    weights: str | None, precision: str, image_size: int = 224, seed: int = 0
+    weights: Vgg16Weights, precision: str, image_size: int = 224, seed: int = 0
 ) -> tuple[Any, dict[str, str]]:
     """VGG-16 without its top, average-pooled to 512 features per image.
+
+    Args:
+        weights: loaded weights (``RANDOM_WEIGHTS``: drawn from ``seed``).
+        precision: ``float32`` or ``bfloat16`` (``resolve_precision``'s result).
 
     Returns:
         The Keras model and ``{"weights": label, "precision": used}`` to record
         beside every output.
     """
-    import keras  # noqa: PLC0415
-
-    label, path = resolve_weights(weights)
-    used = resolve_precision(precision)
-    keras.utils.set_random_seed(seed)  # reproducible random weights
-    with dtype_policy(used):
-        model = keras.applications.VGG16(
-            include_top=False,
-            weights=None,
-            pooling="avg",
-            input_shape=(image_size, image_size, 3),
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"build_vgg16 needs a resolved precision {PRECISIONS}, got "
+            f"'{precision}'; pass it through resolve_precision first"
         )
-    if weights == "hed":
-        model.set_weights(_hed_conv_arrays(path))
-    elif path is not None:
-        model.load_weights(str(path))
-    logger.info("VGG-16 feature extractor: weights %s, precision %s", label, used)
-    return model, {"weights": label, "precision": used}
+    if weights.is_random:
+        seed_keras(seed)  # reproducible random weights
+    with dtype_policy(precision):
+        model = _vgg16_notop(image_size)
+    if not weights.is_random:
+        model.set_weights(weights.arrays)
+    logger.info(
+        "VGG-16 feature extractor: weights %s, precision %s", weights.label, precision
+    )
+    return model, {"weights": weights.label, "precision": precision}
 
 
 def vgg_input(images: np.ndarray) -> np.ndarray:

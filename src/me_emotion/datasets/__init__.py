@@ -4,12 +4,14 @@ from .arrays import ArraysDataset
 from .checked_image import CheckedImageDataset
 from .clip_frames import ClipFrames, ClipFramesDataset
 from .frame_tree import FrameTree, FrameTreeDataset, frame_number
+from .haar_cascade import HaarCascadeDataset
 from .image import OpenCVImageDataset
 from .packaged_faces import PackagedFacePhotosDataset
 from .previous_output import PreviousOutputDataset
 from .run_environment import RunEnvironmentDataset
 from .sealed_partitions import SealedPartitionedDataset
 from .spreadsheet_grid import SpreadsheetGridDataset
+from .vgg16_weights import Vgg16WeightsDataset
 from .video_files import (
     VideoFilesDataset,
     VideoGroundTruthDataset,
@@ -24,12 +26,14 @@ __all__ = [
     "ClipFramesDataset",
     "FrameTree",
     "FrameTreeDataset",
+    "HaarCascadeDataset",
     "OpenCVImageDataset",
     "PackagedFacePhotosDataset",
     "PreviousOutputDataset",
     "RunEnvironmentDataset",
     "SealedPartitionedDataset",
     "SpreadsheetGridDataset",
+    "Vgg16WeightsDataset",
     "VideoFilesDataset",
     "VideoGroundTruthDataset",
     "VideoReadError",

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from me_emotion.datasets import ClipFrames
+from me_emotion.datasets import ClipFrames, HaarCascadeDataset
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
 from tests.conftest import conf_parameters
 
@@ -17,6 +17,10 @@ def face() -> np.ndarray:
     """Grace Hopper's portrait, grayscale, 256x300: one Haar face of ~118 px."""
     grey = cv2.cvtColor(PHOTOGRAPHS["hopper"](), cv2.COLOR_BGR2GRAY)
     return cv2.resize(grey, (256, 300), interpolation=cv2.INTER_AREA)
+
+
+# OpenCV's frontal-face cascade, as the catalog's haar_cascade entry loads it
+CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
 
 
 @pytest.fixture

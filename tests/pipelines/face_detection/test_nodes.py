@@ -10,6 +10,7 @@ import pytest
 from me_emotion.core.clahe import apply_clahe
 from me_emotion.core.crop import crop_and_resize, square_crop_box
 from me_emotion.core.haar import positions_to_try
+from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.pipelines.face_detection.nodes import (
     BOX_COLUMNS,
     REJECT_COLUMNS,
@@ -18,7 +19,7 @@ from me_emotion.pipelines.face_detection.nodes import (
     draw_contact_sheet,
 )
 
-from .conftest import clip_of, index_of, lazy
+from .conftest import CASCADE, clip_of, index_of, lazy
 
 
 def _noise(seed: int = 0, shape=(300, 256)) -> np.ndarray:
@@ -27,7 +28,7 @@ def _noise(seed: int = 0, shape=(300, 256)) -> np.ndarray:
 
 def _stage(clips, params, labels=None):
     index = index_of(clips, labels)
-    boxes, rejects = detect_faces(index, lazy(clips), params)
+    boxes, rejects = detect_faces(index, lazy(clips), CASCADE, params)
     crops = {
         key: make() for key, make in crop_faces(lazy(clips), boxes, params).items()
     }
@@ -183,7 +184,7 @@ def test_contact_sheet_without_any_face_is_still_drawn(params):
 
 def test_sampled_frames_changed_since_detection_are_refused(face, params):
     clips = {"sub01/a": clip_of([face])}
-    boxes, _ = detect_faces(index_of(clips), lazy(clips), params)
+    boxes, _ = detect_faces(index_of(clips), lazy(clips), CASCADE, params)
     clips["sub01/a"] = clip_of([face[:200]])
     with pytest.raises(ValueError, match="re-run the face stage"):
         crop_faces(lazy(clips), boxes, params)["sub01/a"]()
@@ -195,28 +196,49 @@ def test_sampled_frames_changed_since_detection_are_refused(face, params):
         ({"min_neighbours": 3}, ValueError, "unknown key"),
         ({"detector": "dnn"}, ValueError, "not one of"),
         ({"scale_factor": 1.0}, ValueError, "scale_factor must be > 1"),
-        (
-            {"cascade": "haarcascade_frontalface_missing.xml"},
-            FileNotFoundError,
-            "frontalface_alt2",
-        ),
+        # the cascade file is the haar_cascade catalog entry's now
+        ({"cascade": "haarcascade_frontalface_alt2.xml"}, ValueError, "unknown key"),
     ],
 )
 def test_bad_parameters_are_named(face, params, change, error, message):
     clips = {"sub01/a": clip_of([face])}
     with pytest.raises(error, match=message):
-        detect_faces(index_of(clips), lazy(clips), {**params, **change})
+        detect_faces(index_of(clips), lazy(clips), CASCADE, {**params, **change})
 
 
-def test_unreadable_cascade_file_is_named(face, params, tmp_path):
-    broken = tmp_path / "cascade.xml"
-    broken.write_text("<opencv_storage></opencv_storage>")
+def test_detection_uses_the_given_cascade_and_reads_no_file(face, params, monkeypatch):
+    import builtins  # noqa: PLC0415
+    import pathlib  # noqa: PLC0415
+
+    def no_files(*args, **kwargs):
+        raise AssertionError(f"a node opened a file: {args[:1]}")
+
     clips = {"sub01/a": clip_of([face])}
-    with pytest.raises(ValueError, match=r"cascade\.xml' is not a Haar cascade"):
-        detect_faces(index_of(clips), lazy(clips), {**params, "cascade": str(broken)})
+    expected, _ = detect_faces(index_of(clips), lazy(clips), CASCADE, params)
+    monkeypatch.setattr(builtins, "open", no_files)
+    monkeypatch.setattr(pathlib.Path, "read_text", no_files)
+    monkeypatch.setattr(cv2, "CascadeClassifier", _in_memory_only(cv2.CascadeClassifier))
+    boxes, _ = detect_faces(index_of(clips), lazy(clips), CASCADE, params)
+    monkeypatch.undo()
+    assert boxes.equals(expected) and len(boxes) == 1
+    # a cascade that finds no face (eyes at a 100 px minimum) gives a reject row
+    eyes = HaarCascadeDataset(cascade="haarcascade_eye.xml").load()
+    boxes, rejects = detect_faces(index_of(clips), lazy(clips), eyes, params)
+    assert boxes.empty and "no face found" in rejects["reason"].iloc[0]
+
+
+def _in_memory_only(opencv_class):
+    """``cv2.CascadeClassifier`` that refuses a file name (reading one is I/O)."""
+
+    def make(*args):
+        if args:
+            raise AssertionError(f"a node read the cascade file {args[0]}")
+        return opencv_class()
+
+    return make
 
 
 def test_clip_without_sampled_frames_is_an_error(face, params):
     clips = {"sub01/a": clip_of([face])}
     with pytest.raises(ValueError, match="no sampled frames"):
-        detect_faces(index_of(clips), {}, params)
+        detect_faces(index_of(clips), {}, CASCADE, params)

@@ -17,6 +17,7 @@ from kedro_datasets.partitions import PartitionedDataset
 from me_emotion.datasets import (
     ClipFrames,
     ClipFramesDataset,
+    HaarCascadeDataset,
     OpenCVImageDataset,
     SealedPartitionedDataset,
 )
@@ -86,6 +87,9 @@ def test_colour_and_grayscale_releases_give_the_same_face(tmp_path, params):
             "face_rejects": CSVDataset(filepath=str(tmp_path / "rejects.csv")),
             "params:preprocessing": MemoryDataset({**SAMPLING, "strategy": "all"}),
             "params:face_detection": MemoryDataset(params),
+            "haar_cascade": HaarCascadeDataset(
+                cascade="haarcascade_frontalface_default.xml"
+            ),
         }
     )
     outputs = SequentialRunner().run(STAGE, catalog)

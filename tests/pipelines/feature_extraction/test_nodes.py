@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.vgg16 import RANDOM_WEIGHTS, Vgg16Weights, build_vgg16, embed
 from me_emotion.fingerprint import Fingerprinted
 from me_emotion.pipelines.feature_extraction.nodes import (
     EMBEDDING_COLUMNS,
@@ -13,7 +14,6 @@ from me_emotion.pipelines.feature_extraction.nodes import (
 )
 
 PARAMS = {
-    "vgg16_weights": None,
     "precision": "float32",
     "batch_size": 4,
     "execution": "graph",
@@ -31,6 +31,21 @@ PARAMS = {
     "flow": {"method": "farneback", "grid": 8},
     "progress_every_s": 10,
 }
+
+
+NO_BF16 = {"packages": {}, "cpu": {"model": "test CPU", "flags": ["avx2"]}}
+
+
+def embed_crops(  # noqa: PLR0913 - the node's inputs, with test defaults
+    loaders,
+    boxes,
+    params,
+    *,
+    previous=None,
+    weights=RANDOM_WEIGHTS,
+    environment=NO_BF16,
+):
+    return embed_face_crops(loaders, boxes, weights, environment, params, previous)
 
 
 def clip(onset: int, apex: int, numbers: list[int], seed: int) -> ClipFrames:
@@ -62,7 +77,7 @@ def crops_and_boxes():
 
 def test_embeddings_table(crops_and_boxes):
     loaders, boxes = crops_and_boxes
-    table = embed_face_crops(loaders, boxes, PARAMS)
+    table = embed_crops(loaders, boxes, PARAMS)
     assert len(table) == (3 + 3 + 2) * 3  # frames x (original + 2 variants)
     assert set(table["aug_id"]) == {0, 1, 2}
     assert "sub02/EP09" not in set(table["partition"])
@@ -77,8 +92,8 @@ def test_embeddings_table(crops_and_boxes):
 
 def test_embeddings_are_deterministic(crops_and_boxes):
     loaders, boxes = crops_and_boxes
-    first = embed_face_crops(loaders, boxes, PARAMS)
-    again = embed_face_crops(loaders, boxes, PARAMS)
+    first = embed_crops(loaders, boxes, PARAMS)
+    again = embed_crops(loaders, boxes, PARAMS)
     assert np.allclose(first[EMBEDDING_COLUMNS], again[EMBEDDING_COLUMNS], atol=1e-5)
 
 
@@ -105,10 +120,10 @@ def _fingerprinted(loaders):
 
 def test_batches_across_clips_match_each_clip_embedded_alone(crops_and_boxes):
     loaders, boxes = crops_and_boxes
-    together = embed_face_crops(loaders, boxes, {**PARAMS, "batch_size": 5})
+    together = embed_crops(loaders, boxes, {**PARAMS, "batch_size": 5})
     alone = pd.concat(
         [
-            embed_face_crops(loaders, boxes[boxes["partition"] == p], PARAMS)
+            embed_crops(loaders, boxes[boxes["partition"] == p], PARAMS)
             for p in together["partition"].unique()
         ],
         ignore_index=True,
@@ -139,25 +154,25 @@ class CountingLoads:
 
 def test_embeddings_reuse_unchanged_clips_and_compute_new_ones(crops_and_boxes):
     loaders, boxes = crops_and_boxes
-    first = embed_face_crops(_fingerprinted(loaders), boxes[:2], PARAMS)
+    first = embed_crops(_fingerprinted(loaders), boxes[:2], PARAMS)
     assert first["clip_fingerprint"].notna().all()
 
     counting = CountingLoads(loaders)
-    again = embed_face_crops(counting.values, boxes, PARAMS, previous=first)
+    again = embed_crops(counting.values, boxes, PARAMS, previous=first)
     assert set(counting.loaded) == {"sub02/EP01"}  # only the new clip
-    fresh = embed_face_crops(_fingerprinted(loaders), boxes, PARAMS)
+    fresh = embed_crops(_fingerprinted(loaders), boxes, PARAMS)
     assert again[["partition", "aug_id", "frame"]].equals(
         fresh[["partition", "aug_id", "frame"]]
     )
     assert np.allclose(again[EMBEDDING_COLUMNS], fresh[EMBEDDING_COLUMNS], atol=1e-5)
 
     unchanged = CountingLoads(loaders)
-    embed_face_crops(unchanged.values, boxes, PARAMS, previous=again)
+    embed_crops(unchanged.values, boxes, PARAMS, previous=again)
     assert unchanged.loaded == []
 
     changed_setting = CountingLoads(loaders)
     image = {"size": 32, "border_px": 2}
-    embed_face_crops(
+    embed_crops(
         changed_setting.values, boxes, {**PARAMS, "image": image}, previous=again
     )
     assert sorted(set(changed_setting.loaded)) == [
@@ -165,6 +180,63 @@ def test_embeddings_reuse_unchanged_clips_and_compute_new_ones(crops_and_boxes):
         "sub01/EP02",
         "sub02/EP01",
     ]
+
+
+def test_a_changed_weights_file_recomputes_every_clip(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    model, _ = build_vgg16(RANDOM_WEIGHTS, "float32", image_size=32, seed=9)
+    file_v1 = Vgg16Weights("w.h5", "file w.h5", model.get_weights(), ["w.h5", 10, 1])
+    first = embed_crops(_fingerprinted(loaders), boxes, PARAMS, weights=file_v1)
+    same = CountingLoads(loaders)
+    embed_crops(same.values, boxes, PARAMS, previous=first, weights=file_v1)
+    assert same.loaded == []
+    file_v2 = Vgg16Weights("w.h5", "file w.h5", model.get_weights(), ["w.h5", 10, 2])
+    touched = CountingLoads(loaders)
+    embed_crops(touched.values, boxes, PARAMS, previous=first, weights=file_v2)
+    assert len(set(touched.loaded)) == 3
+
+
+def test_the_node_embeds_with_given_arrays_and_reads_no_file(
+    crops_and_boxes, monkeypatch
+):
+    """Weights arrive as arrays (the catalog read the file): no file is opened."""
+    import builtins  # noqa: PLC0415
+    import pathlib  # noqa: PLC0415
+
+    import h5py  # noqa: PLC0415
+
+    loaders, boxes = crops_and_boxes
+    model, _ = build_vgg16(RANDOM_WEIGHTS, "float32", image_size=32, seed=21)
+    weights = Vgg16Weights("/nowhere/w.h5", "file w.h5", model.get_weights(), None)
+
+    def no_files(*args, **kwargs):
+        raise AssertionError(f"a node opened a file: {args[:1]}")
+
+    monkeypatch.setattr(builtins, "open", no_files)
+    monkeypatch.setattr(pathlib.Path, "read_text", no_files)
+    monkeypatch.setattr(pathlib.Path, "open", no_files)
+    monkeypatch.setattr(h5py, "File", no_files)
+    table = embed_crops(loaders, boxes, {**PARAMS, "seed": 999}, weights=weights)
+    monkeypatch.undo()
+    assert (table["weights"] == "file w.h5").all()
+    apex = table[(table["partition"] == "sub01/EP01") & (table["aug_id"] == 0)]
+    from me_emotion.core.augmentation import model_images  # noqa: PLC0415
+
+    crops = loaders["sub01/EP01"]()
+    images = model_images(
+        crops.frames, "sub01/EP01", 0, PARAMS["augmentation"], PARAMS["image"]
+    )
+    expected = embed(model, images, batch_size=4)
+    assert np.allclose(apex[EMBEDDING_COLUMNS].to_numpy(), expected, atol=1e-4)
+
+
+def test_auto_precision_follows_the_run_environment(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    amx = {"packages": {}, "cpu": {"model": "test CPU", "flags": ["amx_bf16"]}}
+    auto = {**PARAMS, "precision": "auto"}
+    assert set(embed_crops(loaders, boxes[:1], auto)["precision"]) == {"float32"}
+    with_amx = embed_crops(loaders, boxes[:1], auto, environment=amx)
+    assert set(with_amx["precision"]) == {"bfloat16"}
 
 
 def test_flow_reuses_unchanged_clips(crops_and_boxes):

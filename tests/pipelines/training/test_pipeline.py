@@ -19,7 +19,6 @@ from tests.conftest import PROJECT_ROOT, run_pipeline
 from .conftest import TINY_MODELS
 
 TINY_FEATURES = {
-    "vgg16_weights": None,  # overrides ${globals:vgg16_weights}: random weights
     "image": {"size": 32, "border_px": 1},
     "flow": {"method": "farneback", "grid": 8},
 }
@@ -115,6 +114,7 @@ def _check_outputs(project, namespace: str, protocols: set[str]) -> pd.DataFrame
 def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
     training = {**TINY_TRAINING, "protocols": ["paper_random_split", "loso"]}
     params = {
+        "vgg16_weights": None,  # overrides ${globals:vgg16_weights}: random weights
         "casme2": {
             "feature_extraction": TINY_FEATURES,
             "training": copy.deepcopy(training),

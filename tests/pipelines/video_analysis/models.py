@@ -18,16 +18,18 @@ CLASSES = {
 }
 # Runtime parameters matching the tiny models: small images, random VGG-16, fast flow.
 TINY_MODEL_PARAMS = {
-    namespace: {
-        "training": {"image": {"size": 32, "border_px": 1}},
-        "feature_extraction": {
-            "vgg16_weights": None,
-            "image": {"size": 32, "border_px": 1},
-            "execution": "graph",
-            "flow": {"method": "farneback", "grid": 8},
-        },
-    }
-    for namespace in CLASSES
+    "vgg16_weights": None,  # the catalog's {namespace}.vgg16_weights: random weights
+    **{
+        namespace: {
+            "training": {"image": {"size": 32, "border_px": 1}},
+            "feature_extraction": {
+                "image": {"size": 32, "border_px": 1},
+                "execution": "graph",
+                "flow": {"method": "farneback", "grid": 8},
+            },
+        }
+        for namespace in CLASSES
+    },
 }
 
 

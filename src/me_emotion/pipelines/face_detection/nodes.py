@@ -26,11 +26,10 @@ from me_emotion.core.clahe import apply_clahe
 from me_emotion.core.clip_frames import ClipFrames, clip_partition
 from me_emotion.core.crop import crop_and_resize, square_crop_box
 from me_emotion.core.haar import (
+    HaarCascade,
     HaarSettings,
-    cascade_path,
     find_face,
     frames_without_face,
-    load_cascade,
 )
 from me_emotion.fingerprint import Fingerprinted, fingerprint, fingerprint_of
 from me_emotion.parameters import check_parameter_keys
@@ -97,7 +96,6 @@ REJECT_COLUMNS = [
 ]
 _PARAMETER_KEYS = {
     "detector",
-    "cascade",
     "scale_factor",
     "min_neighbors",
     "min_size",
@@ -302,6 +300,7 @@ def _locate_face(
 def detect_faces(
     clip_index: pd.DataFrame,
     sampled_frames: dict[str, Callable[[], ClipFrames]],
+    haar_cascade: HaarCascade,
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The face box of every clip, found with OpenCV's Haar cascade on all cores.
@@ -317,6 +316,8 @@ def detect_faces(
         clip_index: one row per clip (``dataset``, ``subject``, ``clip``,
             ``label``, ``emotion``).
         sampled_frames: ``{"<subject>/<clip>": load -> ClipFrames}``.
+        haar_cascade: the cascade (``{namespace}.haar_cascade``; unused by
+            ``detector: whole_frame``).
         params: the ``face_detection`` block (parameters_face_detection.yml);
             ``workers`` threads (null: every core), progress logged every
             ``progress_every_s`` seconds.
@@ -346,12 +347,11 @@ def detect_faces(
         int(params["min_neighbors"]),
         tuple(params["min_size"]),
     )
-    path = cascade_path(params["cascade"]) if params["detector"] == "haar" else None
     per_thread = threading.local()
 
     def cascade() -> Any:
         if not hasattr(per_thread, "cascade"):
-            per_thread.cascade = load_cascade(path)
+            per_thread.cascade = haar_cascade.classifier()
         return per_thread.cascade
 
     workers = worker_count(params["workers"])

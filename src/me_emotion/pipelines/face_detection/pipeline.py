@@ -15,7 +15,12 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 func=detect_faces,
-                inputs=["clip_index", "sampled_frames", "params:face_detection"],
+                inputs=[
+                    "clip_index",
+                    "sampled_frames",
+                    "haar_cascade",
+                    "params:face_detection",
+                ],
                 outputs=["face_boxes", "face_rejects"],
                 name="detect_faces",
             ),

@@ -21,14 +21,14 @@ from me_emotion.core.clip_frames import ClipFrames
 from me_emotion.core.flow import FLOW_CHANNELS, flow_features
 from me_emotion.core.vgg16 import (
     EMBEDDING_COLUMNS,
+    Vgg16Weights,
     build_vgg16,
     infer_batch,
     resolve_execution,
     resolve_precision,
-    resolve_weights,
     vgg_input,
 )
-from me_emotion.fingerprint import file_identity, fingerprint, fingerprint_of
+from me_emotion.fingerprint import fingerprint, fingerprint_of
 from me_emotion.prefetch import computed_ahead, worker_count
 from me_emotion.progress import ProgressLog
 
@@ -131,14 +131,15 @@ def _image_batches(
         yield keys, np.stack(images)
 
 
-def _embedding_settings(params: dict[str, Any]) -> dict[str, Any]:
+def _embedding_settings(
+    weights: Vgg16Weights, precision: str, params: dict[str, Any]
+) -> dict[str, Any]:
     """What changes an embedding besides its crops (not threads, batching, logging)."""
-    label, path = resolve_weights(params["vgg16_weights"])
     return {
-        "weights": label,
-        "weights_file": file_identity(path),
-        "precision": resolve_precision(params["precision"]),
-        "seed": int(params["seed"]) if path is None else None,
+        "weights": weights.label,
+        "weights_file": weights.identity,
+        "precision": precision,
+        "seed": int(params["seed"]) if weights.is_random else None,
         "image": params["image"],
         "augmentation": params["augmentation"],
     }
@@ -166,9 +167,11 @@ def _reusable(previous: pd.DataFrame | None, clips: pd.DataFrame) -> pd.DataFram
     return previous[same & previous["clip_fingerprint"].notna()]
 
 
-def embed_face_crops(
+def embed_face_crops(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
     face_crops: dict[str, Callable[[], ClipFrames]],
     face_boxes: pd.DataFrame,
+    vgg16_weights: Vgg16Weights,
+    run_environment: dict[str, Any],
     params: dict[str, Any],
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -182,7 +185,9 @@ def embed_face_crops(
     Args:
         face_crops: ``{subject/clip: loader}`` of 256x256 CLAHE crops.
         face_boxes: one row per cropped clip (subject, clip, partition, label).
-        params: ``vgg16_weights``, ``precision``, ``execution``, ``batch_size``,
+        vgg16_weights: the weights (``{namespace}.vgg16_weights``).
+        run_environment: the machine (``cpu.flags`` decides ``precision: auto``).
+        params: ``precision``, ``execution``, ``batch_size``,
             ``seed``, ``labelled_only``, ``image`` (size, border_px),
             ``augmentation``.
         previous: this output as the last run left it (None if absent).
@@ -192,8 +197,11 @@ def embed_face_crops(
         used, the clip's fingerprint and the 512 features ``vgg_000..vgg_511``
         (float32), in clip, ``aug_id``, frame order.
     """
+    precision = resolve_precision(params["precision"], run_environment["cpu"]["flags"])
     clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
-    clips = _with_fingerprints(clips, face_crops, _embedding_settings(params))
+    clips = _with_fingerprints(
+        clips, face_crops, _embedding_settings(vgg16_weights, precision, params)
+    )
     reused = _reusable(previous, clips)
     todo = clips[~clips["partition"].isin(set(reused["partition"]))]
     logger.info(
@@ -204,7 +212,13 @@ def embed_face_crops(
     )
     tables = [reused[KEY_COLUMNS + EMBEDDING_COLUMNS]] if len(reused) else []
     if len(todo):
-        tables += _embed_clips(todo, face_crops, params)
+        model, info = build_vgg16(
+            vgg16_weights,
+            precision,
+            image_size=int(params["image"]["size"]),
+            seed=int(params["seed"]),
+        )
+        tables += _embed_clips(todo, face_crops, model, info, params)
     if not tables:
         return pd.DataFrame(columns=KEY_COLUMNS + EMBEDDING_COLUMNS)
     table = pd.concat(tables, ignore_index=True)
@@ -218,15 +232,11 @@ def embed_face_crops(
 def _embed_clips(
     clips: pd.DataFrame,
     face_crops: dict[str, Callable[[], ClipFrames]],
+    model: Any,
+    info: dict[str, str],
     params: dict[str, Any],
 ) -> list[pd.DataFrame]:
     """Embedding tables of ``clips``, one per batch."""
-    model, info = build_vgg16(
-        params["vgg16_weights"],
-        params["precision"],
-        image_size=int(params["image"]["size"]),
-        seed=int(params["seed"]),
-    )
     execution = resolve_execution(params["execution"])
     batch_size = int(params["batch_size"])
     progress = ProgressLog(

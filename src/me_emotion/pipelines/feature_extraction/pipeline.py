@@ -2,7 +2,9 @@
 
 Built once; ``pipeline_registry`` instantiates it per dataset with
 ``namespace="casme2"`` / ``"samm"`` (``casme2.vgg_embeddings``,
-``params:casme2.feature_extraction``, ...).
+``params:casme2.feature_extraction``, ...). The embedding node receives
+the weights (``casme2.vgg16_weights``) and the machine's description
+(``run_environment``, shared by every namespace) from the catalog.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -18,6 +20,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "face_crops",
                     "face_boxes",
+                    "vgg16_weights",
+                    "run_environment",
                     "params:feature_extraction",
                     "vgg_embeddings_previous",
                 ],

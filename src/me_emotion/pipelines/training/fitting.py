@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
 
-from me_emotion.core.vgg16 import dtype_policy
+from me_emotion.core.vgg16 import dtype_policy, seed_keras
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class KerasTrainer:
 
         self.reset()
         fit_standardisers(self.model, x_train, self._standardisers)
-        keras.utils.set_random_seed(seed)  # the same shuffles whatever ran before
+        seed_keras(seed)  # the same shuffles whatever ran before
         callbacks, validation_data = [], None
         if validation is not None and len(validation[1]):
             x_val, y_val = validation

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from me_emotion.core import architectures
 from me_emotion.core.flow import FLOW_CHANNELS
-from me_emotion.core.vgg16 import resolve_precision
+from me_emotion.core.vgg16 import resolve_precision, seed_keras
 
 from .au_enhanced import AuEnhancedClassifier
 from .fitting import KerasTrainer, balanced_sample_weights, class_scores, fit_estimator
@@ -252,9 +252,16 @@ def _log_fold(
 
 
 def evaluate_keras(
-    name: str, inputs: ModelInputs, folds: pd.DataFrame, params: dict[str, Any]
+    name: str,
+    inputs: ModelInputs,
+    folds: pd.DataFrame,
+    params: dict[str, Any],
+    cpu_flags: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, Any]:
-    """Fit a Keras model on every fold; predictions of the test samples, final model."""
+    """Fit a Keras model on every fold; predictions of the test samples, final model.
+
+    ``cpu_flags`` (``run_environment``'s ``cpu.flags``) decide ``precision: auto``.
+    """
     import keras  # noqa: PLC0415
 
     spec, p = KERAS_SPECS[name], params["models"][name]
@@ -264,7 +271,7 @@ def evaluate_keras(
         "patience": params["early_stopping"]["patience"],
     }
     seed = int(params["seed"])
-    keras.utils.set_random_seed(seed)  # the initial weights
+    seed_keras(seed)  # the initial weights
     trainer = KerasTrainer(
         lambda: spec.build(inputs, p, params),
         lambda: (
@@ -274,7 +281,7 @@ def evaluate_keras(
             if spec.optimizer == "sgd"
             else keras.optimizers.Adam(float(p["learning_rate"]))
         ),
-        resolve_precision(params["precision"]),
+        resolve_precision(params["precision"], cpu_flags),
         spec.standardisers,
         int(params["steps_per_execution"]),
     )

@@ -159,61 +159,69 @@ def make_folds(
     return folds, gaps
 
 
-def _evaluate(name: str, model_inputs, folds, params):
+def _evaluate(name: str, model_inputs, folds, params, run_environment):
     settings = resolve_training_params(params)
     inputs = ModelInputs.from_arrays(model_inputs)
     if name in ("decision_tree", "svm", "au_enhanced"):
         return evaluate_sklearn(name, inputs, folds, settings)
-    return evaluate_keras(name, inputs, folds, settings)
+    cpu_flags = run_environment["cpu"]["flags"]
+    return evaluate_keras(name, inputs, folds, settings, cpu_flags)
 
 
 def train_hybrid_micronet(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any]
+    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
+    run_environment: dict[str, Any],
 ) -> tuple[pd.DataFrame, Any]:
     """HybridMicroNet on every fold: frame predictions and the all-subjects Keras model."""
-    return _evaluate("hybrid_micronet", model_inputs, folds, params)
+    return _evaluate("hybrid_micronet", model_inputs, folds, params, run_environment)
 
 
 def train_cnn(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any]
+    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
+    run_environment: dict[str, Any],
 ) -> tuple[pd.DataFrame, Any]:
     """The CNN baseline (face images only) on every fold."""
-    return _evaluate("cnn", model_inputs, folds, params)
+    return _evaluate("cnn", model_inputs, folds, params, run_environment)
 
 
 def train_ann(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any]
+    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
+    run_environment: dict[str, Any],
 ) -> tuple[pd.DataFrame, Any]:
     """The ANN baseline (MLP on the VGG-16 embedding) on every fold."""
-    return _evaluate("ann", model_inputs, folds, params)
+    return _evaluate("ann", model_inputs, folds, params, run_environment)
 
 
 def train_flow_cnn(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any]
+    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
+    run_environment: dict[str, Any],
 ) -> tuple[pd.DataFrame, Any]:
     """The STSTNet-like flow baseline (one onset->apex flow per clip) on every fold."""
-    return _evaluate("flow_cnn", model_inputs, folds, params)
+    return _evaluate("flow_cnn", model_inputs, folds, params, run_environment)
 
 
 def train_decision_tree(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any]
+    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
+    run_environment: dict[str, Any],
 ) -> tuple[pd.DataFrame, Any]:
     """The decision-tree baseline (VGG-16 embedding) on every fold."""
-    return _evaluate("decision_tree", model_inputs, folds, params)
+    return _evaluate("decision_tree", model_inputs, folds, params, run_environment)
 
 
 def train_svm(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any]
+    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
+    run_environment: dict[str, Any],
 ) -> tuple[pd.DataFrame, Any]:
     """The SVM baseline (standardised VGG-16 embedding, RBF kernel) on every fold."""
-    return _evaluate("svm", model_inputs, folds, params)
+    return _evaluate("svm", model_inputs, folds, params, run_environment)
 
 
 def train_au_enhanced(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any]
+    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
+    run_environment: dict[str, Any],
 ) -> tuple[pd.DataFrame, Any]:
     """The AU-enhanced model (annotated AUs + K-means + embedding) on every fold."""
-    return _evaluate("au_enhanced", model_inputs, folds, params)
+    return _evaluate("au_enhanced", model_inputs, folds, params, run_environment)
 
 
 def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:

@@ -71,7 +71,7 @@ def evaluation_pipeline() -> Pipeline:
     trainers = [
         Node(
             func=TRAINERS[model],
-            inputs=["model_inputs", "folds", "params:training"],
+            inputs=["model_inputs", "folds", "params:training", "run_environment"],
             outputs=[f"predictions_{model}", model_dataset(model)],
             name=f"train_{model}",
         )
@@ -148,5 +148,5 @@ def create_composite_pipeline(
         ]
     )
     return sum(parts, Pipeline([])) + Pipeline(
-        join + evaluation_pipeline(), namespace="composite"
+        join + evaluation_pipeline(), namespace="composite", inputs={"run_environment"}
     )

@@ -21,7 +21,9 @@ from sklearn.metrics import cohen_kappa_score
 
 from me_emotion.core.clahe import apply_clahe
 from me_emotion.core.crop import crop_and_resize, square_crop_box
+from me_emotion.core.haar import HaarCascade
 from me_emotion.core.releases import DATASETS
+from me_emotion.core.vgg16 import Vgg16Weights, resolve_precision
 from me_emotion.datasets.video_files import VideoReadError, VideoSource
 from me_emotion.pipelines.training.nodes import resolve_training_params
 from me_emotion.progress import ProgressLog
@@ -75,7 +77,7 @@ def _index_row(source: VideoSource, **values: Any) -> dict[str, Any]:
 
 
 def _track_one(
-    source: VideoSource, params: dict[str, Any]
+    source: VideoSource, haar_cascade: HaarCascade, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Face track of one video and its index row (status ``ok``, ``no_face`` or ``rejected``)."""
     start = time.perf_counter()
@@ -88,7 +90,7 @@ def _track_one(
     scale = tracking_scale(probe.width, probe.height, int(params["max_side"]))
     fps_declared = probe.fps if probe.fps > 0 else float(params["fallback_fps"])
     tracker = FaceTracker(
-        make_detector(params),
+        make_detector(params, haar_cascade),
         redetect_every=frames_for(params["redetect_every_s"], fps_declared),
         min_match_score=float(params["min_match_score"]),
         smoothing=float(params["smoothing"]),
@@ -176,9 +178,11 @@ def _measured_fps(times: np.ndarray, declared: float) -> tuple[float, bool]:
 
 
 def track_faces(
-    videos: dict[str, VideoSource], params: dict[str, Any]
+    videos: dict[str, VideoSource], haar_cascade: HaarCascade, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Face box of every frame of every video (``params:video.tracking``).
+
+    ``haar_cascade`` (``video.haar_cascade``) is the ``haar`` tracker's detector.
 
     Returns:
         ``face_tracks``: one row per frame (``face`` False where none, ``how``
@@ -191,7 +195,7 @@ def track_faces(
     )
     tracks, index = [], []
     for name, source in videos.items():
-        track, row = _track_one(source, params)
+        track, row = _track_one(source, haar_cascade, params)
         tracks.append(track)
         index.append(row)
         (logger.warning if row["status"] == "rejected" else logger.info)(
@@ -478,6 +482,9 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
     casme2_flow_cnn: Any,
     samm_hybrid_micronet: Any,
     samm_flow_cnn: Any,
+    casme2_vgg16_weights: Vgg16Weights,
+    samm_vgg16_weights: Vgg16Weights,
+    run_environment: dict[str, Any],
     model_sources: dict[str, Any],
     casme2_params: dict[str, Any],
     samm_params: dict[str, Any],
@@ -491,10 +498,13 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         interval_crops: ``video.interval_crops``.
         casme2_hybrid_micronet ... samm_flow_cnn: the models trained on every
             subject (``{namespace}.keras_model_*``).
+        casme2_vgg16_weights, samm_vgg16_weights: each namespace's VGG-16
+            weights (``{namespace}.vgg16_weights``), as its embeddings used.
+        run_environment: the machine (``cpu.flags`` decides ``precision: auto``).
         model_sources: ``video.model_sources`` (what the models were trained on).
         casme2_params, samm_params: ``params:casme2`` / ``params:samm``
             (``training`` classes and image size; ``feature_extraction``
-            weights, precision, flow).
+            precision, image, flow).
         class3_map: ``params:composite.training.class_map`` (emotion ->
             negative/positive/surprise; anything else is ``others``).
         params: ``params:video.recognition`` (``model``: hybrid_micronet | flow_cnn).
@@ -518,6 +528,7 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         "samm": {"hybrid_micronet": samm_hybrid_micronet, "flow_cnn": samm_flow_cnn},
     }
     settings = {"casme2": casme2_params, "samm": samm_params}
+    weights = {"casme2": casme2_vgg16_weights, "samm": samm_vgg16_weights}
     keys = pd.DataFrame(
         {"video": interval_crops["video"], "interval": interval_crops["interval"]}
     )
@@ -531,7 +542,14 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         check_classes(model, classes, namespace)
         if model_name == "hybrid_micronet":
             probabilities = hybrid_probabilities(
-                model, interval_crops["frames"], training, features
+                model,
+                interval_crops["frames"],
+                training,
+                features,
+                weights[namespace],
+                resolve_precision(
+                    features["precision"], run_environment["cpu"]["flags"]
+                ),
             )
         else:
             probabilities = flow_probabilities(

@@ -28,7 +28,12 @@ MODEL_INPUTS = {
     for namespace in DATASETS
     for model in ("hybrid_micronet", "flow_cnn")
 }
-SHARED_INPUTS = MODEL_INPUTS | {"casme2.data_source", "samm.data_source"}
+WEIGHTS_INPUTS = {f"{namespace}.vgg16_weights" for namespace in DATASETS}
+SHARED_INPUTS = (
+    MODEL_INPUTS
+    | WEIGHTS_INPUTS
+    | {"casme2.data_source", "samm.data_source", "run_environment"}
+)
 SHARED_PARAMETERS = {
     "params:casme2",
     "params:samm",
@@ -41,7 +46,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     nodes = [
         Node(
             func=track_faces,
-            inputs=["videos", "params:tracking"],
+            inputs=["videos", "haar_cascade", "params:tracking"],
             outputs=["face_tracks", "video_index", "rejects"],
             name="track_faces",
         ),
@@ -84,6 +89,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "casme2.keras_model_flow_cnn",
                 "samm.keras_model_hybrid_micronet",
                 "samm.keras_model_flow_cnn",
+                "casme2.vgg16_weights",
+                "samm.vgg16_weights",
+                "run_environment",
                 "model_sources",
                 "params:casme2",
                 "params:samm",

@@ -20,6 +20,7 @@ from me_emotion.core import architectures
 from me_emotion.core.augmentation import image_settings, model_images
 from me_emotion.core.flow import FLOW_CHANNELS, flow_features
 from me_emotion.core.vgg16 import (
+    Vgg16Weights,
     build_vgg16,
     embed,
     resolve_execution,
@@ -29,34 +30,38 @@ RECOGNITION_MODELS = ("hybrid_micronet", "flow_cnn")
 _VGG_CACHE: dict[tuple, Any] = {}
 
 
-def _vgg16(features: dict[str, Any]) -> Any:
+def _vgg16(weights: Vgg16Weights, precision: str, features: dict[str, Any]) -> Any:
     key = (
-        str(features["vgg16_weights"]),
-        str(features["precision"]),
+        weights.label,
+        str(weights.identity),
+        precision,
         int(features["image"]["size"]),
         int(features["seed"]),
     )
     if key not in _VGG_CACHE:
         _VGG_CACHE.clear()  # one extractor at a time: VGG-16 is large
         _VGG_CACHE[key] = build_vgg16(
-            features["vgg16_weights"],
-            features["precision"],
+            weights,
+            precision,
             image_size=int(features["image"]["size"]),
             seed=int(features["seed"]),
         )[0]
     return _VGG_CACHE[key]
 
 
-def hybrid_probabilities(
+def hybrid_probabilities(  # noqa: PLR0913, PLR0917 - the namespace's model, weights and settings
     model: Any,
     frames: np.ndarray,
     training: dict[str, Any],
     features: dict[str, Any],
+    vgg16_weights: Vgg16Weights,
+    precision: str,
 ) -> np.ndarray:
     """``(n, K)`` class probabilities of ``n`` intervals from their crops ``(n, f, S, S)``.
 
     Each of the ``f`` frames of an interval is classified; the interval's
-    probabilities are their mean.
+    probabilities are their mean. The embeddings come from VGG-16 with the
+    namespace's weights at ``precision`` (resolved), as in training.
     """
     n, per = frames.shape[:2]
     if n == 0:
@@ -65,7 +70,7 @@ def hybrid_probabilities(
     identity = {**features["augmentation"], "variants": 0}
     vgg_images = model_images(flat, "video", 0, identity, features["image"])
     embeddings = embed(
-        _vgg16(features),
+        _vgg16(vgg16_weights, precision, features),
         vgg_images,
         int(features["batch_size"]),
         resolve_execution(features["execution"]),

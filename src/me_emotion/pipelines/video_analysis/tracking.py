@@ -22,11 +22,10 @@ import cv2
 import numpy as np
 
 from me_emotion.core.haar import (
+    HaarCascade,
     HaarSettings,
-    cascade_path,
     detect_faces_in,
     largest_box,
-    load_cascade,
 )
 
 from .landmarks import LandmarksDetector, LandmarksTrackerUnavailable
@@ -59,8 +58,8 @@ class HaarDetector:
     shorter side, so the same setting works at any resolution.
     """
 
-    def __init__(self, params: dict[str, Any]):
-        self._cascade = load_cascade(cascade_path(params["cascade"]))
+    def __init__(self, params: dict[str, Any], cascade: HaarCascade):
+        self._cascade = cascade.classifier()
         self._scale_factor = float(params["scale_factor"])
         self._min_neighbors = int(params["min_neighbors"])
         self._min_face_fraction = float(params["min_face_fraction"])
@@ -72,8 +71,11 @@ class HaarDetector:
         return largest_box(boxes) if len(boxes) else None
 
 
-def make_detector(params: dict[str, Any]) -> HaarDetector | LandmarksDetector:
-    """The detector named by ``params["tracker"]``.
+def make_detector(
+    params: dict[str, Any], haar_cascade: HaarCascade | None = None
+) -> HaarDetector | LandmarksDetector:
+    """The detector named by ``params["tracker"]``; ``haar`` uses ``haar_cascade``
+    (the ``video.haar_cascade`` catalog dataset).
 
     Raises:
         LandmarksTrackerUnavailable: ``landmarks`` without its model files.
@@ -81,7 +83,12 @@ def make_detector(params: dict[str, Any]) -> HaarDetector | LandmarksDetector:
     """
     tracker = params["tracker"]
     if tracker == "haar":
-        return HaarDetector(params["haar"])
+        if haar_cascade is None:
+            raise ValueError(
+                "video.tracking.tracker haar needs the Haar cascade: pass the "
+                "video.haar_cascade catalog dataset to track_faces"
+            )
+        return HaarDetector(params["haar"], haar_cascade)
     if tracker == "landmarks":
         return LandmarksDetector(params["landmarks"])
     raise ValueError(
