@@ -192,9 +192,6 @@ def test_sampled_frames_changed_since_detection_are_refused(face, params):
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        ({"min_neighbours": 3}, ValueError, "unknown key"),
-        ({"detector": "dnn"}, ValueError, "not one of"),
-        ({"scale_factor": 1.0}, ValueError, "scale_factor must be > 1"),
         (
             {"cascade": "haarcascade_frontalface_missing.xml"},
             FileNotFoundError,

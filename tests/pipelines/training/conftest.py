@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from me_emotion.pipelines.training.inputs import ACTION_UNITS, ModelInputs
+from me_emotion.pipelines.training.nodes import evaluate_model
+from me_emotion.pipelines.training.pipeline import SHARED_PARAMETERS
 from tests.conftest import PROJECT_ROOT
 
 CLASSES = ("negative", "positive", "surprise")
@@ -150,3 +152,30 @@ def params(project_training_params) -> dict:
 @pytest.fixture
 def inputs() -> ModelInputs:
     return make_inputs()
+
+
+def shared_parameters(params: dict) -> list:
+    """The values of a training block that every ``train_<model>`` node receives,
+    in the pipeline's order (``pipeline.SHARED_PARAMETERS``)."""
+    return [params[name.removeprefix("params:training.")] for name in SHARED_PARAMETERS]
+
+
+def evaluate(name: str, inputs: ModelInputs, folds, params: dict):
+    """``evaluate_model`` as the ``train_<name>`` node calls it."""
+    return evaluate_model(
+        name,
+        inputs.to_arrays(),
+        folds,
+        params["models"][name],
+        *shared_parameters(params),
+    )
+
+
+def parameter_feed(name: str, value) -> dict:
+    """``{"params:a": .., "params:a.b": ..}``: a block and its nested keys, as
+    Kedro's context feeds them to a pipeline run."""
+    feed = {f"params:{name}": value}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            feed |= parameter_feed(f"{name}.{key}", item)
+    return feed
