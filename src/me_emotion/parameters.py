@@ -154,9 +154,9 @@ BLOCKS: dict[str, Block] = {
         "conf/base/parameters_preprocessing.yml",
         {
             "strategy": Choice("paper", "onset_apex", "onset_apex_offset", "all"),
-            "release_fps": AtLeast(NUMBER, 0, strict=True),
+            "release_fps": AtLeast(float, 0, strict=True),
             "paper": {
-                "target_fps": AtLeast(NUMBER, 0, strict=True),
+                "target_fps": AtLeast(float, 0, strict=True),
                 "frames_per_side": AtLeast(int, 0),
             },
             "workers": OPTIONAL_INT,
@@ -168,12 +168,12 @@ BLOCKS: dict[str, Block] = {
         {
             "detector": Choice("haar", "whole_frame"),
             "cascade": str,
-            "scale_factor": AtLeast(NUMBER, 1, strict=True),
+            "scale_factor": AtLeast(float, 1, strict=True),
             "min_neighbors": int,
             "min_size": SIZE_PAIR,
             "max_frames_tried": AtLeast(int, 1),
             "every_frame": {"check": bool, "min_frames": int},
-            "margin": AtLeast(NUMBER, 0),
+            "margin": AtLeast(float, 0),
             "crop_size": int,
             "clahe": {"clip_limit": NUMBER, "tile_grid_size": SIZE_PAIR},
             "workers": OPTIONAL_INT,

@@ -9,16 +9,11 @@ import pytest
 
 from me_emotion.pipelines.reporting.nodes import _fold_gaps_section
 from me_emotion.pipelines.training.nodes import make_folds
-from tests.conftest import PROJECT_ROOT
-from tests.pipelines.training.conftest import make_inputs
+from tests.pipelines.training.conftest import make_inputs, project_training_block
 
 
 def test_fold_training_without_a_class_is_warned_and_listed(caplog):
-    import yaml  # noqa: PLC0415
-
-    params = yaml.safe_load(
-        (PROJECT_ROOT / "conf/base/parameters_training.yml").read_text()
-    )["composite"]["training"]
+    params = project_training_block("composite")
     inputs = make_inputs(
         {
             "s0": ["negative", "positive", "surprise"],

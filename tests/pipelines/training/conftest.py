@@ -129,13 +129,18 @@ TINY_MODELS = {
 }
 
 
-@pytest.fixture(scope="session")
-def project_training_params() -> dict:
-    """The project's casme2 training block, as YAML gives it."""
+def project_training_block(namespace: str = "casme2") -> dict:
+    """A namespace's training block of conf/base, as YAML gives it."""
     conf = yaml.safe_load(
         (PROJECT_ROOT / "conf/base/parameters_training.yml").read_text()
     )
-    return conf["casme2"]["training"]
+    return conf[namespace]["training"]
+
+
+@pytest.fixture(scope="session")
+def project_training_params() -> dict:
+    """The project's casme2 training block, as YAML gives it."""
+    return project_training_block("casme2")
 
 
 @pytest.fixture
