@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import pickle
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from me_emotion.pipelines.training import builders
 from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
-from me_emotion.pipelines.training.evaluation import feature_matrix, model_arrays
+from me_emotion.pipelines.training.evaluation import (
+    FitSettings,
+    ModelEvaluation,
+    feature_matrix,
+    fit_one_fold,
+    model_arrays,
+)
 from me_emotion.pipelines.training.fitting import (
     KerasTrainer,
     balanced_sample_weights,
@@ -170,3 +179,24 @@ def test_predictions_table(inputs, params):
     assert len(pooled[(pooled["model"] == "flow_cnn")]) == len(flow)  # passed through
     svm_clips = pooled[(pooled["model"] == "svm") & (pooled["level"] == "clip")]
     assert len(svm_clips[svm_clips["protocol"] == "loso"]) == len(inputs.clip_y)
+
+
+def test_the_per_fold_task_pickles_and_gives_the_same_fold(inputs, params):
+    """``map_tasks`` may ship folds to other processes: the task is plain data."""
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    fold_list = list(iter_folds(folds, "frame"))
+    evaluation = ModelEvaluation(
+        name="ann",
+        spec=MODELS["ann"],
+        options=params["models"]["ann"],
+        inputs=inputs,
+        settings=FitSettings(int(params["seed"]), "balanced", "float32", 1, 5),
+        n_folds=len(fold_list),
+    )
+    task = partial(fit_one_fold, evaluation)
+    here, _ = task((1, fold_list[0]))  # builds and keeps its Keras model
+    shipped = pickle.loads(pickle.dumps(task))
+    assert shipped.args[0]._trainer is None  # each process compiles its own
+    there, _ = shipped((1, fold_list[0]))
+    prob = [c for c in here.columns if c.startswith("prob_")]
+    assert np.allclose(here[prob], there[prob], atol=1e-5)
