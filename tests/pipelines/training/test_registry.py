@@ -100,5 +100,7 @@ def test_registry_entries_are_checked():
         ModelSpec("torch", "frame", ("embedding",), gaussian_bayes, {})
     with pytest.raises(ValueError, match="inputs"):
         ModelSpec("sklearn", "frame", ("landmarks",), gaussian_bayes, {})
+    with pytest.raises(ValueError, match="per-frame"):
+        ModelSpec("sklearn", "clip", ("embedding",), gaussian_bayes, {})
     with pytest.raises(ValueError, match="optimizer"):
         ModelSpec("keras", "frame", ("embedding",), gaussian_bayes, {})

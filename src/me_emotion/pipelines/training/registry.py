@@ -77,6 +77,11 @@ class ModelSpec:
                 f"{self.level!r} (one of {LEVELS}), inputs {list(self.inputs)} "
                 f"(from {INPUTS})"
             )
+        per_frame = sorted({IMAGE_INPUT, EMBEDDING_INPUT} & set(self.inputs))
+        if self.level == "clip" and per_frame:
+            raise ValueError(
+                f"a clip-level model cannot read the per-frame {per_frame}"
+            )
         if (self.family == "keras") != (self.optimizer is not None):
             raise ValueError("a Keras model needs an optimizer, other models none")
 
