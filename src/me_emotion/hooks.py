@@ -176,6 +176,7 @@ def check_configuration(context: Any, runtime_params: dict[str, Any] | None) -> 
         base_env=loader.base_env,
         default_run_env=loader.default_run_env,
         config_patterns=loader.config_patterns,
+        merge_strategy=loader.merge_strategy,
     )
     without_schema = validate_parameters(context.params)
     if without_schema:

@@ -19,10 +19,12 @@ below, describing each key with a spec:
 - a type or a tuple of types (``int``, ``(int, float)``, ``(str, type(None))``;
   ``float`` accepts integers, ``int`` never accepts ``True``/``False``);
 - ``Choice("a", "b")``: one of these values;
+- ``AtLeast(spec, minimum)`` (``strict=True``: above it): a bounded number;
 - ``ListOf(spec)`` (optionally ``length=``): a list whose items match ``spec``;
 - ``MapOf(spec)``: a mapping with free keys whose values match ``spec``;
 - ``ANY``: not checked here (a node checks it);
-- a dict of specs: a nested block with exactly these keys.
+- a dict of specs: a nested block with exactly these keys;
+- ``TRAINING_MODELS``: the training registry's models, each with its own schema.
 
 A block without a schema is skipped at run time (so a pipeline merged before
 its schema still runs) but fails ``tests/reliability/test_configuration.py``, which
@@ -56,6 +58,15 @@ class ListOf:
 
     item: Any
     length: int | None = None
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """A value of ``spec`` that is ``>= minimum`` (``> minimum`` if ``strict``)."""
+
+    spec: Any
+    minimum: float
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,12 +123,21 @@ OPTIONAL_INT = (int, type(None))
 PRECISION = Choice("auto", "float32", "bfloat16")
 SIZE_PAIR = ListOf(int, length=2)
 RANGE = ListOf(NUMBER, length=2)
-_KERAS_TRAINING = {
-    "learning_rate": NUMBER,
-    "momentum": NUMBER,
-    "epochs": int,
-    "batch_size": int,
-}
+
+
+class RegisteredModels:
+    """``training.models``: one block per model of the training stage's registry,
+    each checked against the schema its registry entry declares
+    (``me_emotion/pipelines/training/registry.py``), so a new model's keys are
+    declared beside its builder."""
+
+    def spec(self) -> dict[str, Any]:
+        from me_emotion.pipelines.training.registry import MODELS  # noqa: PLC0415
+
+        return {name: model.parameters for name, model in MODELS.items()}
+
+
+TRAINING_MODELS = RegisteredModels()
 
 BLOCKS: dict[str, Block] = {
     "data_ingestion": Block(
@@ -134,8 +154,11 @@ BLOCKS: dict[str, Block] = {
         "conf/base/parameters_preprocessing.yml",
         {
             "strategy": Choice("paper", "onset_apex", "onset_apex_offset", "all"),
-            "release_fps": NUMBER,
-            "paper": {"target_fps": NUMBER, "frames_per_side": int},
+            "release_fps": AtLeast(float, 0, strict=True),
+            "paper": {
+                "target_fps": AtLeast(float, 0, strict=True),
+                "frames_per_side": AtLeast(int, 0),
+            },
             "workers": OPTIONAL_INT,
             "progress_every_s": NUMBER,
         },
@@ -144,12 +167,12 @@ BLOCKS: dict[str, Block] = {
         "conf/base/parameters_face_detection.yml",
         {
             "detector": Choice("haar", "whole_frame"),
-            "scale_factor": NUMBER,
+            "scale_factor": AtLeast(float, 1, strict=True),
             "min_neighbors": int,
             "min_size": SIZE_PAIR,
-            "max_frames_tried": int,
+            "max_frames_tried": AtLeast(int, 1),
             "every_frame": {"check": bool, "min_frames": int},
-            "margin": NUMBER,
+            "margin": AtLeast(float, 0),
             "crop_size": int,
             "clahe": {"clip_limit": NUMBER, "tile_grid_size": SIZE_PAIR},
             "workers": OPTIONAL_INT,
@@ -196,34 +219,7 @@ BLOCKS: dict[str, Block] = {
                 "validation_subjects": int,
                 "validation_fraction": NUMBER,
             },
-            "models": {
-                "hybrid_micronet": {
-                    "filters": ListOf(int),
-                    "embedding_units": int,
-                    "fusion_units": int,
-                    "dropout": NUMBER,
-                    **_KERAS_TRAINING,
-                },
-                "cnn": {"filters": ListOf(int), "dropout": NUMBER, **_KERAS_TRAINING},
-                "ann": {
-                    "hidden_units": ListOf(int),
-                    "dropout": NUMBER,
-                    **_KERAS_TRAINING,
-                },
-                "flow_cnn": {
-                    "channels": ListOf(Choice("u", "v", "magnitude", "strain")),
-                    "branch_filters": ListOf(int),
-                    "learning_rate": NUMBER,
-                    "epochs": int,
-                    "batch_size": int,
-                    "flip_augment": bool,
-                },
-                "decision_tree": {"max_depth": OPTIONAL_INT, "min_samples_leaf": int},
-                "svm": {"C": NUMBER, "kernel": str, "gamma": (str, int, float)},
-                "au_enhanced": {"n_clusters": int, "n_components": int, "C": NUMBER},
-            },
-            "profile": (str, type(None)),
-            "profiles": MapOf(ANY),  # partial overrides, checked when applied
+            "models": TRAINING_MODELS,
             "progress_every_s": NUMBER,
         },
     ),
@@ -390,6 +386,8 @@ def _type_name(spec: Any) -> str:  # noqa: PLR0911 - one return per spec kind
         }.get(spec, spec.__name__)
     if isinstance(spec, Choice):
         return f"one of {list(spec.values)}"
+    if isinstance(spec, AtLeast):
+        return f"{_type_name(spec.spec)} {'>' if spec.strict else '>='} {spec.minimum}"
     if isinstance(spec, ListOf):
         count = f"{spec.length} " if spec.length else ""
         return f"a list of {count}items, each {_type_name(spec.item)}"
@@ -406,6 +404,10 @@ def _matches(value: Any, spec: Any) -> bool:  # noqa: PLR0911 - one return per s
         return any(_matches(value, s) for s in spec)
     if isinstance(spec, Choice):
         return value in spec.values
+    if isinstance(spec, AtLeast):
+        return _matches(value, spec.spec) and (
+            value > spec.minimum if spec.strict else value >= spec.minimum
+        )
     if isinstance(spec, (ListOf, MapOf, dict)):
         try:
             _check(value, spec, "", "")
@@ -421,6 +423,8 @@ def _matches(value: Any, spec: Any) -> bool:  # noqa: PLR0911 - one return per s
 
 def _check(value: Any, spec: Any, where: str, file: str) -> None:
     """Raise a ParameterError naming ``where`` and ``file`` if ``value`` misses ``spec``."""
+    if isinstance(spec, RegisteredModels):
+        spec = spec.spec()
     if isinstance(spec, dict):
         check_parameter_keys(value, set(spec), where, file)
         for key, sub in spec.items():

@@ -85,6 +85,27 @@ def test_renamed_key_in_the_yaml_file_names_both_keys_and_the_file(kedro_project
         ("preprocessing", {"strategy": "every"}, "strategy must be one of"),
         ("face_detection", {"min_size": [100]}, "min_size must be a list of 2"),
         ("training", {"seed": True}, "seed must be an integer"),
+        # checked here once, not again by the nodes
+        (
+            "preprocessing",
+            {"frames_per_sides": 2},
+            r"unknown key\(s\) \['frames_per_sides'\]",
+        ),
+        ("preprocessing", {"release_fps": 0}, "release_fps must be a number > 0"),
+        (
+            "preprocessing",
+            {"paper": {"target_fps": 10, "frames_per_side": -1}},
+            "frames_per_side must be an integer >= 0",
+        ),
+        (
+            "face_detection",
+            {"min_neighbours": 3},
+            r"unknown key\(s\) \['min_neighbours'\]",
+        ),
+        ("face_detection", {"detector": "dnn"}, "detector must be one of"),
+        ("face_detection", {"scale_factor": 1.0}, "scale_factor must be a number > 1"),
+        ("face_detection", {"margin": -0.1}, "margin must be a number >= 0"),
+        ("training", {"profile": "paper"}, r"unknown key\(s\) \['profile'\]"),
     ],
 )
 def test_wrong_types_are_rejected(block, change, expected):

@@ -9,12 +9,11 @@ import pytest
 
 from me_emotion.pipelines.reporting.pages import fold_gaps_section
 from me_emotion.pipelines.training.nodes import make_folds
-from tests.conftest import conf_parameters
-from tests.pipelines.training.conftest import make_inputs
+from tests.pipelines.training.conftest import make_inputs, project_training_block
 
 
 def test_fold_training_without_a_class_is_warned_and_listed(caplog):
-    params = conf_parameters("training", "composite", "training")
+    params = project_training_block("composite")
     inputs = make_inputs(
         {
             "s0": ["negative", "positive", "surprise"],

@@ -19,8 +19,8 @@ HybridMicroNet, as the method describes it, and where it is vague:
   two 1x1 convolutions, sigmoid), then global average pooling.
 - **Input size**: the method's 224x224. The image is grayscale (the crops are),
   so the branch takes one channel; the builder takes any size >= 32 (the
-  default run uses 64x64 to fit a 2-core CPU budget; the ``paper`` parameter
-  profile restores 224).
+  default run uses 48x48 to fit a 2-core CPU budget; the ``paper``
+  configuration environment, ``kedro run --env paper``, restores 224).
 - **Feature branch**: the 512-d VGG-16 embedding, standardised with the
   training fold's mean and variance (see :func:`standardiser`), one dense layer.
 - **Fusion**: "fused" is not specified; we concatenate both branches and add one

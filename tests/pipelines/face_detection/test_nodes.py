@@ -190,22 +190,6 @@ def test_sampled_frames_changed_since_detection_are_refused(face, params):
         crop_faces(lazy(clips), boxes, params)["sub01/a"]()
 
 
-@pytest.mark.parametrize(
-    ("change", "error", "message"),
-    [
-        ({"min_neighbours": 3}, ValueError, "unknown key"),
-        ({"detector": "dnn"}, ValueError, "not one of"),
-        ({"scale_factor": 1.0}, ValueError, "scale_factor must be > 1"),
-        # the cascade file is the haar_cascade catalog entry's now
-        ({"cascade": "haarcascade_frontalface_alt2.xml"}, ValueError, "unknown key"),
-    ],
-)
-def test_bad_parameters_are_named(face, params, change, error, message):
-    clips = {"sub01/a": clip_of([face])}
-    with pytest.raises(error, match=message):
-        detect_faces(index_of(clips), lazy(clips), CASCADE, {**params, **change})
-
-
 def test_detection_uses_the_given_cascade_and_reads_no_file(face, params, monkeypatch):
     import builtins  # noqa: PLC0415
     import pathlib  # noqa: PLC0415

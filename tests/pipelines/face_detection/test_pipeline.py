@@ -22,11 +22,8 @@ from me_emotion.datasets import (
     SealedPartitionedDataset,
 )
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
+from me_emotion.parameters import check_block
 from me_emotion.pipelines import face_detection, preprocessing
-from me_emotion.pipelines.face_detection.nodes import check_params as check_face_params
-from me_emotion.pipelines.preprocessing.nodes import (
-    check_params as check_sampling_params,
-)
 from tests.conftest import conf_parameters, run_pipeline
 
 STAGE = preprocessing.create_pipeline() + face_detection.create_pipeline()
@@ -108,14 +105,14 @@ def test_colour_and_grayscale_releases_give_the_same_face(tmp_path, params):
 
 
 def test_project_parameters_and_catalog_fit_the_stage(kedro_project):
-    """The YAML blocks pass the nodes' checks; each dataset is declared, with a layer."""
+    """The YAML blocks pass the startup checks; each dataset is declared, with a layer."""
     bootstrap_project(kedro_project)
     with KedroSession.create(project_path=kedro_project) as session:
         context = session.load_context()
         catalog, parameters = context.catalog, context.params
         for dataset in ("casme2", "samm"):
-            check_sampling_params(parameters[dataset]["preprocessing"], dataset)
-            check_face_params(parameters[dataset]["face_detection"], dataset)
+            for block in ("preprocessing", "face_detection"):
+                check_block(parameters[dataset][block], block, f"{dataset}.{block}")
             stage = pipelines[dataset].only_nodes(
                 *(f"{dataset}.{node.name}" for node in STAGE.nodes)
             )

@@ -133,20 +133,6 @@ def test_empty_clip_index_points_at_the_ingestion_rejects():
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"strategy": "every_other"}, "not one of"),
-        ({"frames_per_sides": 2}, "unknown key"),
-        ({"paper": {"target_fps": 10, "frames_per_side": -1}}, "integer >= 0"),
-    ],
-)
-def test_bad_parameters_are_named(change, message):
-    index = _clip_index()
-    with pytest.raises(ValueError, match=message):
-        sample_frames(index, FakeFrames(index), {**PARAMS, **change})
-
-
-@pytest.mark.parametrize(
     "image",
     [
         np.full((4, 5, 1), 7, np.uint8),

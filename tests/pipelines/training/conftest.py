@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from me_emotion.pipelines.training.inputs import ACTION_UNITS, ModelInputs
+from me_emotion.pipelines.training.nodes import evaluate_model
+from me_emotion.pipelines.training.pipeline import SHARED_PARAMETERS
 from tests.conftest import PROJECT_ROOT
 
 CLASSES = ("negative", "positive", "surprise")
@@ -127,13 +129,18 @@ TINY_MODELS = {
 }
 
 
-@pytest.fixture(scope="session")
-def project_training_params() -> dict:
-    """The project's casme2 training block, as YAML gives it."""
+def project_training_block(namespace: str = "casme2") -> dict:
+    """A namespace's training block of conf/base, as YAML gives it."""
     conf = yaml.safe_load(
         (PROJECT_ROOT / "conf/base/parameters_training.yml").read_text()
     )
-    return conf["casme2"]["training"]
+    return conf[namespace]["training"]
+
+
+@pytest.fixture(scope="session")
+def project_training_params() -> dict:
+    """The project's casme2 training block, as YAML gives it."""
+    return project_training_block("casme2")
 
 
 @pytest.fixture
@@ -150,3 +157,35 @@ def params(project_training_params) -> dict:
 @pytest.fixture
 def inputs() -> ModelInputs:
     return make_inputs()
+
+
+# the run_environment dataset's value on a CPU without bf16 units: float32
+RUN_ENVIRONMENT = {"packages": {}, "cpu": {"model": "test", "flags": []}}
+
+
+def shared_parameters(params: dict) -> list:
+    """The values of a training block that every ``train_<model>`` node receives,
+    in the pipeline's order (``pipeline.SHARED_PARAMETERS``)."""
+    return [params[name.removeprefix("params:training.")] for name in SHARED_PARAMETERS]
+
+
+def evaluate(name: str, inputs: ModelInputs, folds, params: dict):
+    """``evaluate_model`` as the ``train_<name>`` node calls it."""
+    return evaluate_model(
+        name,
+        inputs.to_arrays(),
+        folds,
+        params["models"][name],
+        *shared_parameters(params),
+        RUN_ENVIRONMENT,
+    )
+
+
+def parameter_feed(name: str, value) -> dict:
+    """``{"params:a": .., "params:a.b": ..}``: a block and its nested keys, as
+    Kedro's context feeds them to a pipeline run."""
+    feed = {f"params:{name}": value}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            feed |= parameter_feed(f"{name}.{key}", item)
+    return feed

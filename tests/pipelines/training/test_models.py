@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
+import pickle
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from me_emotion.pipelines.training import models
+from me_emotion.pipelines.training import builders
 from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
+from me_emotion.pipelines.training.evaluation import (
+    FitSettings,
+    ModelEvaluation,
+    feature_matrix,
+    fit_one_fold,
+    model_arrays,
+)
 from me_emotion.pipelines.training.fitting import (
     KerasTrainer,
     balanced_sample_weights,
     class_scores,
     fit_estimator,
 )
-from me_emotion.pipelines.training.models import (
-    MODELS,
-    evaluate_keras,
-    evaluate_sklearn,
-)
 from me_emotion.pipelines.training.nodes import make_folds, pool_predictions
 from me_emotion.pipelines.training.protocols import build_folds, iter_folds
+from me_emotion.pipelines.training.registry import MODELS
 
-from .conftest import make_inputs
-
-
-def _evaluate(name, inputs, folds, params):
-    if name in models.KERAS_MODELS:
-        return evaluate_keras(name, inputs, folds, params)
-    return evaluate_sklearn(name, inputs, folds, params)
+from .conftest import evaluate, make_inputs
 
 
 def test_k_means_and_scaler_see_the_training_fold_only(inputs, params, monkeypatch):
@@ -41,11 +41,12 @@ def test_k_means_and_scaler_see_the_training_fold_only(inputs, params, monkeypat
 
     monkeypatch.setattr(AuEnhancedClassifier, "fit", spy)
     folds = build_folds(inputs, {**params, "protocols": ["loso"]})
-    _, final = evaluate_sklearn("au_enhanced", inputs, folds, params)
+    _, final = evaluate("au_enhanced", inputs, folds, params)
     fold_list = list(iter_folds(folds, "frame"))
     assert len(seen) == len(fold_list)
+    spec = MODELS["au_enhanced"]
     for X, fold in zip(seen, fold_list):
-        expected = models.sklearn_features("au_enhanced", inputs, fold.train)
+        expected = feature_matrix(model_arrays(inputs, spec, fold.train, {}))
         assert np.array_equal(X, expected)  # exactly the training samples
         held_out = np.isin(inputs.sample_subject, [fold.name])
         assert not np.isin(X[:, -1], inputs.embeddings[held_out, -1]).any()
@@ -54,9 +55,10 @@ def test_k_means_and_scaler_see_the_training_fold_only(inputs, params, monkeypat
 
 
 def test_keras_standardiser_statistics_come_from_the_training_samples(inputs, params):
-    spec = models.KERAS_SPECS["ann"]
+    spec = MODELS["ann"]
+    shapes = {"embedding": inputs.embeddings.shape[1:]}
     trainer = KerasTrainer(
-        lambda: spec.build(inputs, params["models"]["ann"], params),
+        lambda: spec.build(params["models"]["ann"], shapes, inputs.n_classes),
         lambda: __import__("keras").optimizers.SGD(0.01),
         "float32",
         spec.standardisers,
@@ -86,8 +88,8 @@ def test_a_reused_keras_model_gives_each_fold_the_result_of_a_fresh_one(inputs, 
     folds = build_folds(inputs, {**params, "protocols": ["loso"]})
     alone = folds[(folds["fold"] == "s2")]
     after_others = folds[folds["fold"].isin(["s0", "s1", "s2"])]
-    first, _ = evaluate_keras("ann", inputs, alone, params)
-    second, _ = evaluate_keras("ann", inputs, after_others, params)
+    first, _ = evaluate("ann", inputs, alone, params)
+    second, _ = evaluate("ann", inputs, after_others, params)
     second = second[second["fold"] == "s2"].reset_index(drop=True)
     prob = [c for c in first.columns if c.startswith("prob_")]
     assert np.allclose(first[prob], second[prob], atol=1e-5)
@@ -104,7 +106,7 @@ def test_every_model_handles_a_class_missing_from_a_training_fold(name, params):
         }
     )
     folds, _ = make_folds(inputs.to_arrays(), {**params, "protocols": ["loso"]})
-    predictions, final = _evaluate(name, inputs, folds, params)
+    predictions, final = evaluate(name, inputs, folds, params)
     s0 = predictions[predictions["fold"] == "s0"]
     assert len(s0) and set(s0["y_true"]) == {"negative", "positive", "surprise"}
     assert np.allclose(
@@ -112,7 +114,7 @@ def test_every_model_handles_a_class_missing_from_a_training_fold(name, params):
         1,
         atol=1e-4,
     )
-    if name in models.SKLEARN_MODELS:  # never seen in training: scored 0
+    if MODELS[name].family == "sklearn":  # never seen in training: scored 0
         assert (s0["prob_surprise"] == 0).all()
     assert final is not None
 
@@ -120,9 +122,7 @@ def test_every_model_handles_a_class_missing_from_a_training_fold(name, params):
 def test_a_single_class_training_fold_predicts_that_class():
     X = np.zeros((4, 3))
     fitted = fit_estimator(
-        models.sklearn_template(
-            "svm", {"C": 1, "kernel": "rbf", "gamma": "scale"}, None, 0
-        ),
+        builders.svm({"C": 1, "kernel": "rbf", "gamma": "scale"}, None, 0),
         X,
         np.array([2, 2, 2, 2]),
     )
@@ -137,14 +137,25 @@ def test_balanced_weights():
 
 def test_flow_flip_negates_horizontal_flow():
     flow = np.arange(2 * 3 * 3 * 2, dtype=np.float32).reshape(2, 3, 3, 2)
-    flipped = models.flip_flow(flow, ["u", "v"])
+    flipped = builders.flip_flow(flow, ["u", "v"])
     assert np.array_equal(flipped[..., 0], -flow[:, :, ::-1, 0])
     assert np.array_equal(flipped[..., 1], flow[:, :, ::-1, 1])
 
 
+def test_flip_augment_doubles_the_training_flow_only():
+    x = {"flow": np.ones((3, 4, 4, 2), np.float32)}
+    y = np.array([0, 1, 2])
+    options = {"flip_augment": True, "channels": ["u", "v"]}
+    doubled, labels = builders.flow_flips(options, x, y)
+    assert doubled["flow"].shape == (6, 4, 4, 2) and labels.tolist() == [0, 1, 2] * 2
+    same, _ = builders.flow_flips({**options, "flip_augment": False}, x, y)
+    assert same["flow"].shape == (3, 4, 4, 2)
+
+
 def test_predictions_table(inputs, params):
     folds = build_folds(inputs, params)
-    predictions, _ = evaluate_sklearn("svm", inputs, folds, params)
+    predictions, _ = evaluate("svm", inputs, folds, params)
+    assert isinstance(predictions, pd.DataFrame)
     assert set(predictions["protocol"]) == {"paper_random_split", "loso"}
     assert {
         "data_source",
@@ -160,7 +171,7 @@ def test_predictions_table(inputs, params):
         "prob_surprise",
     } <= set(predictions.columns)
     assert (predictions["level"] == "frame").all()
-    flow, _ = evaluate_keras("flow_cnn", inputs, folds, params)
+    flow, _ = evaluate("flow_cnn", inputs, folds, params)
     loso = flow[flow["protocol"] == "loso"]
     assert len(loso) == len(inputs.clip_y)  # one sample per clip
     assert (loso["level"] == "clip").all() and (loso["frame"] == -1).all()
@@ -168,4 +179,24 @@ def test_predictions_table(inputs, params):
     assert len(pooled[(pooled["model"] == "flow_cnn")]) == len(flow)  # passed through
     svm_clips = pooled[(pooled["model"] == "svm") & (pooled["level"] == "clip")]
     assert len(svm_clips[svm_clips["protocol"] == "loso"]) == len(inputs.clip_y)
-    assert isinstance(predictions, pd.DataFrame)
+
+
+def test_the_per_fold_task_pickles_and_gives_the_same_fold(inputs, params):
+    """``map_tasks`` may ship folds to other processes: the task is plain data."""
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    fold_list = list(iter_folds(folds, "frame"))
+    evaluation = ModelEvaluation(
+        name="ann",
+        spec=MODELS["ann"],
+        options=params["models"]["ann"],
+        inputs=inputs,
+        settings=FitSettings(int(params["seed"]), "balanced", "float32", 1, 5),
+        n_folds=len(fold_list),
+    )
+    task = partial(fit_one_fold, evaluation)
+    here, _ = task((1, fold_list[0]))  # builds and keeps its Keras model
+    shipped = pickle.loads(pickle.dumps(task))
+    assert shipped.args[0]._trainer is None  # each process compiles its own
+    there, _ = shipped((1, fold_list[0]))
+    prob = [c for c in here.columns if c.startswith("prob_")]
+    assert np.allclose(here[prob], there[prob], atol=1e-5)

@@ -1,30 +1,60 @@
-"""The training parameter block: profiles and key checks."""
+"""The paper's settings: the `paper` configuration environment, deep-merged over base."""
 
 from __future__ import annotations
 
 import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 
-from me_emotion.pipelines.training.nodes import resolve_training_params
+from me_emotion.parameters import validate_parameters
+from me_emotion.pipelines.training.pipeline import SHARED_PARAMETERS
+from tests.conftest import PROJECT_ROOT
 
 
-def test_the_paper_profile_restores_the_method_settings(project_training_params):
-    default = resolve_training_params(project_training_params)
-    paper = resolve_training_params({**project_training_params, "profile": "paper"})
+def _params(env: str | None) -> dict:
+    bootstrap_project(PROJECT_ROOT)
+    with KedroSession.create(project_path=PROJECT_ROOT, env=env) as session:
+        return session.load_context().params
+
+
+@pytest.fixture(scope="module")
+def base() -> dict:
+    return _params(None)  # conf/base + conf/local (the default run)
+
+
+@pytest.fixture(scope="module")
+def paper() -> dict:
+    return _params("paper")
+
+
+@pytest.mark.parametrize("namespace", ["casme2", "samm", "composite"])
+def test_env_paper_selects_the_method_settings_and_keeps_the_rest(
+    base, paper, namespace
+):
+    default, method = base[namespace]["training"], paper[namespace]["training"]
     assert default["image"]["size"] == 48
-    assert paper["image"] == {"size": 224, "border_px": 3}
-    assert paper["models"]["hybrid_micronet"]["epochs"] == 50
-    # what the profile does not name is kept
-    assert paper["models"]["hybrid_micronet"]["momentum"] == 0.5
-    assert paper["models"]["hybrid_micronet"]["batch_size"] == 32
-    assert paper["models"]["svm"] == default["models"]["svm"]
+    assert default["models"]["hybrid_micronet"]["epochs"] < 50
+    assert method["image"] == {"size": 224, "border_px": 3}
+    for model in ("hybrid_micronet", "cnn", "ann"):
+        assert method["models"][model]["epochs"] == 50
+    # a deep merge: what conf/paper/ does not name keeps its base value
+    assert method["models"]["hybrid_micronet"] == {
+        **default["models"]["hybrid_micronet"],
+        "epochs": 50,
+    }
+    assert method["models"]["svm"] == default["models"]["svm"]
+    assert method["classes"] == default["classes"]
+    assert paper[namespace].get("feature_extraction") == base[namespace].get(
+        "feature_extraction"
+    )
 
 
-def test_bad_blocks_are_refused(project_training_params):
-    with pytest.raises(ValueError, match="profile"):
-        resolve_training_params({**project_training_params, "profile": "huge"})
-    with pytest.raises(ValueError, match="unknown key"):
-        resolve_training_params({**project_training_params, "epochs": 3})
-    models = dict(project_training_params["models"])
-    del models["svm"]
-    with pytest.raises(ValueError, match="lacks"):
-        resolve_training_params({**project_training_params, "models": models})
+def test_both_environments_pass_the_startup_validation(base, paper):
+    assert validate_parameters(base) == []
+    assert validate_parameters(paper) == []
+
+
+def test_every_shared_parameter_of_the_model_nodes_exists(base):
+    block = base["casme2"]["training"]
+    for name in SHARED_PARAMETERS:
+        assert name.removeprefix("params:training.") in block, name

@@ -13,7 +13,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from me_emotion.pipelines.training import create_composite_pipeline, create_pipeline
-from me_emotion.pipelines.training.models import MODELS
+from me_emotion.pipelines.training.registry import MODELS
 from tests.conftest import PROJECT_ROOT, run_pipeline
 
 from .conftest import TINY_MODELS

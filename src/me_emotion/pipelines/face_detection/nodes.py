@@ -32,7 +32,6 @@ from me_emotion.core.haar import (
     frames_without_face,
 )
 from me_emotion.fingerprint import Fingerprinted, fingerprint, fingerprint_of
-from me_emotion.parameters import check_parameter_keys
 from me_emotion.prefetch import prefetched, worker_count
 from me_emotion.progress import ProgressLog
 
@@ -41,7 +40,6 @@ from .contact_sheet import draw_sheet
 logger = logging.getLogger(__name__)
 
 PARAMETERS_FILE = "conf/base/parameters_face_detection.yml"
-DETECTORS = ("haar", "whole_frame")
 BOX_COLUMNS = [
     "dataset",
     "subject",
@@ -94,57 +92,6 @@ REJECT_COLUMNS = [
     "frame",
     "reason",
 ]
-_PARAMETER_KEYS = {
-    "detector",
-    "scale_factor",
-    "min_neighbors",
-    "min_size",
-    "max_frames_tried",
-    "every_frame",
-    "margin",
-    "crop_size",
-    "clahe",
-    "workers",
-    "progress_every_s",
-    "contact_sheet",
-}
-
-
-def check_params(params: dict[str, Any], section: str) -> None:
-    """Raise a ValueError naming the key and the YAML file for a bad parameter block."""
-    check_parameter_keys(params, _PARAMETER_KEYS, section, PARAMETERS_FILE)
-    check_parameter_keys(
-        params["clahe"],
-        {"clip_limit", "tile_grid_size"},
-        f"{section}.clahe",
-        PARAMETERS_FILE,
-    )
-    check_parameter_keys(
-        params["every_frame"],
-        {"check", "min_frames"},
-        f"{section}.every_frame",
-        PARAMETERS_FILE,
-    )
-    check_parameter_keys(
-        params["contact_sheet"],
-        {"clips_per_class", "tile_px", "seed"},
-        f"{section}.contact_sheet",
-        PARAMETERS_FILE,
-    )
-    if params["detector"] not in DETECTORS:
-        raise ValueError(
-            f"params:{section}.detector '{params['detector']}' is not one of "
-            f"{list(DETECTORS)} (see {PARAMETERS_FILE})"
-        )
-    if (
-        params["scale_factor"] <= 1
-        or params["max_frames_tried"] < 1
-        or params["margin"] < 0
-    ):
-        raise ValueError(
-            f"params:{section}: scale_factor must be > 1, max_frames_tried >= 1 and "
-            f"margin >= 0 (see {PARAMETERS_FILE})"
-        )
 
 
 def _dataset_name(table: pd.DataFrame) -> str:
@@ -331,7 +278,6 @@ def detect_faces(
         ValueError: bad parameters, or a clip of the index without sampled frames.
     """
     dataset = _dataset_name(clip_index)
-    check_params(params, f"{dataset}.face_detection")
     partitions = [
         clip_partition(s, c) for s, c in zip(clip_index["subject"], clip_index["clip"])
     ]
@@ -465,7 +411,6 @@ def crop_faces(
         ``crop_box`` in frame pixels.
     """
     dataset = _dataset_name(face_boxes)
-    check_params(params, f"{dataset}.face_detection")
     workers = worker_count(params["workers"])
     progress = ProgressLog(
         f"{dataset} crop_faces ({workers} threads)",
@@ -529,7 +474,6 @@ def draw_contact_sheet(
     dataset = (
         _dataset_name(face_boxes) if len(face_boxes) else _dataset_name(face_rejects)
     )
-    check_params(params, f"{dataset}.face_detection")
     sheet = params["contact_sheet"]
     per_class = int(sheet["clips_per_class"])
     rng = np.random.default_rng(int(sheet["seed"]))

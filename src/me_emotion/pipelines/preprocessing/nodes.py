@@ -20,50 +20,15 @@ import pandas as pd
 
 from me_emotion.core.clip_frames import ClipFrames, clip_partition
 from me_emotion.fingerprint import Fingerprinted, fingerprint
-from me_emotion.parameters import check_parameter_keys
 from me_emotion.prefetch import prefetched, worker_count
 from me_emotion.progress import ProgressLog
 
 from .grayscale import to_gray_uint8
-from .sampling import STRATEGIES, pick_frame_numbers
+from .sampling import pick_frame_numbers
 
 logger = logging.getLogger(__name__)
 
-PARAMETERS_FILE = "conf/base/parameters_preprocessing.yml"
 _MAX_LISTED = 5
-
-
-def check_params(params: dict[str, Any], section: str) -> None:
-    """Raise a ValueError naming the key and the YAML file for a bad parameter block."""
-    check_parameter_keys(
-        params,
-        {"strategy", "release_fps", "paper", "workers", "progress_every_s"},
-        section,
-        PARAMETERS_FILE,
-    )
-    check_parameter_keys(
-        params["paper"],
-        {"target_fps", "frames_per_side"},
-        f"{section}.paper",
-        PARAMETERS_FILE,
-    )
-    if params["strategy"] not in STRATEGIES:
-        raise ValueError(
-            f"params:{section}.strategy '{params['strategy']}' is not one of "
-            f"{sorted(STRATEGIES)} (see {PARAMETERS_FILE})"
-        )
-    paper = params["paper"]
-    if not (params["release_fps"] > 0 and paper["target_fps"] > 0):
-        raise ValueError(
-            f"params:{section}: release_fps and paper.target_fps must be > 0"
-        )
-    if not (
-        isinstance(paper["frames_per_side"], int) and paper["frames_per_side"] >= 0
-    ):
-        raise ValueError(
-            f"params:{section}.paper.frames_per_side must be an integer >= 0, "
-            f"got {paper['frames_per_side']!r}"
-        )
 
 
 def _read_clip(
@@ -130,7 +95,6 @@ def sample_frames(
             not in ``raw_frames`` (the message lists them and the fix).
     """
     dataset = str(clip_index["dataset"].iloc[0]) if len(clip_index) else "clip_index"
-    check_params(params, f"{dataset}.preprocessing")
     if clip_index.empty:
         raise ValueError(
             f"{dataset}: the clip index has no clips, so there are no frames to "

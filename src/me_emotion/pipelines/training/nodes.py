@@ -1,23 +1,26 @@
 """Nodes of the training stage: inputs -> folds -> one node per model -> metrics.
 
-Every node is a pure function of catalog datasets and ``params:<namespace>.training``
-(see conf/base/parameters_training.yml). The parameter block's ``profile``
-(null or ``paper``) deep-merges ``profiles.<profile>`` over it first.
+Every node is a pure function of catalog datasets and parts of
+``params:<namespace>.training`` (conf/base/parameters_training.yml; the
+paper's settings are the ``paper`` configuration environment, conf/paper/).
+The block is checked once at startup (``me_emotion.parameters``).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from me_emotion.core.clip_frames import ClipFrames
-from me_emotion.parameters import check_parameter_keys
+from me_emotion.core.vgg16 import resolve_precision
+from me_emotion.prefetch import map_tasks
 
+from .evaluation import FitSettings, ModelEvaluation, concat_predictions, fit_one_fold
 from .inputs import (
     ModelInputs,
     assemble_inputs,
@@ -25,56 +28,12 @@ from .inputs import (
     join_inputs,
 )
 from .metrics import METRIC_COLUMNS, classification_metrics, confusion_counts
-from .models import MODELS, evaluate_keras, evaluate_sklearn
-from .protocols import build_folds, classes_missing_from_training
+from .protocols import build_folds, classes_missing_from_training, iter_folds
+from .registry import MODELS
 
 logger = logging.getLogger(__name__)
 
-PARAMETER_FILE = "conf/base/parameters_training.yml"
-TRAINING_KEYS = {
-    "classes",
-    "class_map",
-    "protocols",
-    "paper_random_split",
-    "seed",
-    "steps_per_execution",
-    "precision",
-    "image",
-    "class_weight",
-    "early_stopping",
-    "models",
-    "profile",
-    "profiles",
-    "progress_every_s",
-}
 GROUP_COLUMNS = ["data_source", "embedding_weights", "protocol", "model", "level"]
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def resolve_training_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The training block with its ``profile`` applied, keys and models checked."""
-    check_parameter_keys(params, TRAINING_KEYS, "<namespace>.training", PARAMETER_FILE)
-    profile = params["profile"]
-    if profile is not None:
-        if profile not in params["profiles"]:
-            raise ValueError(
-                f"training.profile={profile!r} is not one of {sorted(params['profiles'])} "
-                f"(or null), see {PARAMETER_FILE}"
-            )
-        params = _deep_merge(params, params["profiles"][profile])
-    missing = sorted(set(MODELS) - set(params["models"]))
-    if missing:
-        raise ValueError(f"training.models lacks {missing} (see {PARAMETER_FILE})")
-    return params
 
 
 def assemble_model_inputs(  # noqa: PLR0917 - a Kedro node: inputs come positionally
@@ -100,9 +59,8 @@ def assemble_model_inputs(  # noqa: PLR0917 - a Kedro node: inputs come position
     Returns:
         The arrays of a :class:`ModelInputs`.
     """
-    settings = resolve_training_params(params)
     inputs = assemble_inputs(
-        clip_index, vgg_embeddings, flow_features, face_crops, feature_params, settings
+        clip_index, vgg_embeddings, flow_features, face_crops, feature_params, params
     )
     return inputs.to_arrays()
 
@@ -134,10 +92,9 @@ def make_folds(
         ValueError: a class without clips, an unknown protocol, fewer than two
             subjects for ``loso``.
     """
-    settings = resolve_training_params(params)
     inputs = ModelInputs.from_arrays(model_inputs)
     check_every_class_has_clips(inputs)
-    folds = build_folds(inputs, settings)
+    folds = build_folds(inputs, params)
     logger.info(
         "%s: %d clips of %d subjects; folds %s",
         "+".join(sorted(set(inputs.clip_dataset.tolist()))),
@@ -159,69 +116,64 @@ def make_folds(
     return folds, gaps
 
 
-def _evaluate(name: str, model_inputs, folds, params, run_environment):
-    settings = resolve_training_params(params)
+def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs come positionally
+    model: str,
+    model_inputs: dict[str, np.ndarray],
+    folds: pd.DataFrame,
+    options: dict[str, Any],
+    seed: int,
+    class_weight: str | None,
+    precision: str,
+    steps_per_execution: int,
+    early_stopping: dict[str, Any],
+    run_environment: dict[str, Any],
+) -> tuple[pd.DataFrame, Any]:
+    """One model of the registry on every fold, then on every subject.
+
+    The pipeline makes one node per model (``train_<model>``) with ``model``
+    bound; the other arguments are catalog datasets and parameters.
+
+    Args:
+        model: its name in ``registry.MODELS``.
+        model_inputs: the arrays of a :class:`ModelInputs`.
+        folds: the fold table of ``make_folds``.
+        options: ``params:<namespace>.training.models.<model>``.
+        seed: ``training.seed`` (initial weights, shuffles, ``random_state``).
+        class_weight: ``training.class_weight`` (``balanced`` or null).
+        precision: ``training.precision`` (auto | float32 | bfloat16; Keras).
+        steps_per_execution: ``training.steps_per_execution`` (Keras).
+        early_stopping: ``training.early_stopping`` (``patience``; the
+            validation samples are in ``folds``).
+        run_environment: the ``run_environment`` dataset (its CPU flags pick
+            the precision ``auto`` resolves to).
+
+    Returns:
+        The test predictions of every fold (``level`` frame or clip), and the
+        model fitted on every subject (the ``final`` fold), for inference.
+    """
+    spec = MODELS[model]
     inputs = ModelInputs.from_arrays(model_inputs)
-    if name in ("decision_tree", "svm", "au_enhanced"):
-        return evaluate_sklearn(name, inputs, folds, settings)
-    cpu_flags = run_environment["cpu"]["flags"]
-    return evaluate_keras(name, inputs, folds, settings, cpu_flags)
-
-
-def train_hybrid_micronet(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
-    run_environment: dict[str, Any],
-) -> tuple[pd.DataFrame, Any]:
-    """HybridMicroNet on every fold: frame predictions and the all-subjects Keras model."""
-    return _evaluate("hybrid_micronet", model_inputs, folds, params, run_environment)
-
-
-def train_cnn(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
-    run_environment: dict[str, Any],
-) -> tuple[pd.DataFrame, Any]:
-    """The CNN baseline (face images only) on every fold."""
-    return _evaluate("cnn", model_inputs, folds, params, run_environment)
-
-
-def train_ann(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
-    run_environment: dict[str, Any],
-) -> tuple[pd.DataFrame, Any]:
-    """The ANN baseline (MLP on the VGG-16 embedding) on every fold."""
-    return _evaluate("ann", model_inputs, folds, params, run_environment)
-
-
-def train_flow_cnn(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
-    run_environment: dict[str, Any],
-) -> tuple[pd.DataFrame, Any]:
-    """The STSTNet-like flow baseline (one onset->apex flow per clip) on every fold."""
-    return _evaluate("flow_cnn", model_inputs, folds, params, run_environment)
-
-
-def train_decision_tree(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
-    run_environment: dict[str, Any],
-) -> tuple[pd.DataFrame, Any]:
-    """The decision-tree baseline (VGG-16 embedding) on every fold."""
-    return _evaluate("decision_tree", model_inputs, folds, params, run_environment)
-
-
-def train_svm(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
-    run_environment: dict[str, Any],
-) -> tuple[pd.DataFrame, Any]:
-    """The SVM baseline (standardised VGG-16 embedding, RBF kernel) on every fold."""
-    return _evaluate("svm", model_inputs, folds, params, run_environment)
-
-
-def train_au_enhanced(
-    model_inputs: dict[str, np.ndarray], folds: pd.DataFrame, params: dict[str, Any],
-    run_environment: dict[str, Any],
-) -> tuple[pd.DataFrame, Any]:
-    """The AU-enhanced model (annotated AUs + K-means + embedding) on every fold."""
-    return _evaluate("au_enhanced", model_inputs, folds, params, run_environment)
+    fold_list = list(iter_folds(folds, spec.level))
+    evaluation = ModelEvaluation(
+        name=model,
+        spec=spec,
+        options=options,
+        inputs=inputs,
+        settings=FitSettings(
+            seed=int(seed),
+            class_weight="balanced" if class_weight == "balanced" else None,
+            precision=resolve_precision(precision, run_environment["cpu"]["flags"]),
+            steps_per_execution=int(steps_per_execution),
+            patience=int(early_stopping["patience"]),
+        ),
+        n_folds=len(fold_list),
+    )
+    results = map_tasks(
+        partial(fit_one_fold, evaluation), list(enumerate(fold_list, start=1))
+    )
+    tables = [table for table, _ in results if table is not None]
+    final = next((fitted for _, fitted in results if fitted is not None), None)
+    return concat_predictions(tables, inputs), final
 
 
 def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:

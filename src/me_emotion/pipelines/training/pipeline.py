@@ -8,41 +8,64 @@ runs the same evaluation under the ``composite`` namespace.
 
 from __future__ import annotations
 
+from functools import partial, update_wrapper
+
 from kedro.pipeline import Node, Pipeline
 
 from me_emotion.core.releases import DATASETS
 
-from .models import KERAS_MODELS, MODELS
 from .nodes import (
     assemble_model_inputs,
     compute_metrics,
+    evaluate_model,
     join_datasets,
     make_folds,
     pool_predictions,
-    train_ann,
-    train_au_enhanced,
-    train_cnn,
-    train_decision_tree,
-    train_flow_cnn,
-    train_hybrid_micronet,
-    train_svm,
 )
+from .registry import MODELS, model_dataset
 
-TRAINERS = {
-    "hybrid_micronet": train_hybrid_micronet,
-    "cnn": train_cnn,
-    "ann": train_ann,
-    "flow_cnn": train_flow_cnn,
-    "decision_tree": train_decision_tree,
-    "svm": train_svm,
-    "au_enhanced": train_au_enhanced,
-}
+# What every model's evaluation shares, from the training block.
+SHARED_PARAMETERS = [
+    "params:training.seed",
+    "params:training.class_weight",
+    "params:training.precision",
+    "params:training.steps_per_execution",
+    "params:training.early_stopping",
+]
 
 
-def model_dataset(model: str) -> str:
-    """Catalog name of a model's all-subjects model (Keras ``.keras`` or scikit-learn)."""
-    kind = "keras" if model in KERAS_MODELS else "sklearn"
-    return f"{kind}_model_{model}"
+def model_template(model: str) -> Pipeline:
+    """One model's evaluation: ``evaluate_model`` with the model bound.
+
+    Written with template names (``model_options``, ``predictions``,
+    ``fitted_model``) and instantiated per model by :func:`model_pipeline`.
+    """
+    evaluate = update_wrapper(partial(evaluate_model, model), evaluate_model)
+    return Pipeline(
+        [
+            Node(
+                func=evaluate,
+                inputs=["model_inputs", "folds", "params:model_options"]
+                + SHARED_PARAMETERS
+                + ["run_environment"],
+                outputs=["predictions", "fitted_model"],
+                name=f"train_{model}",
+            )
+        ]
+    )
+
+
+def model_pipeline(model: str) -> Pipeline:
+    """The template for one model, handed its own block ``training.models.<model>``."""
+    return Pipeline(
+        model_template(model),
+        inputs={"model_inputs", "folds", "run_environment"},
+        outputs={
+            "predictions": f"predictions_{model}",
+            "fitted_model": model_dataset(model),
+        },
+        parameters={"params:model_options": f"params:training.models.{model}"},
+    )
 
 
 def assemble_pipeline() -> Pipeline:
@@ -68,15 +91,6 @@ def assemble_pipeline() -> Pipeline:
 
 def evaluation_pipeline() -> Pipeline:
     """``model_inputs`` -> folds -> one node per model -> predictions, metrics."""
-    trainers = [
-        Node(
-            func=TRAINERS[model],
-            inputs=["model_inputs", "folds", "params:training", "run_environment"],
-            outputs=[f"predictions_{model}", model_dataset(model)],
-            name=f"train_{model}",
-        )
-        for model in MODELS
-    ]
     return Pipeline(
         [
             Node(
@@ -85,7 +99,7 @@ def evaluation_pipeline() -> Pipeline:
                 outputs=["folds", "fold_class_gaps"],
                 name="make_folds",
             ),
-            *trainers,
+            *(model_pipeline(model) for model in MODELS),
             Node(
                 func=pool_predictions,
                 inputs=[f"predictions_{model}" for model in MODELS],

@@ -25,7 +25,6 @@ from me_emotion.core.haar import HaarCascade
 from me_emotion.core.releases import DATASETS
 from me_emotion.core.vgg16 import Vgg16Weights, resolve_precision
 from me_emotion.datasets.video_files import VideoReadError, VideoSource
-from me_emotion.pipelines.training.nodes import resolve_training_params
 from me_emotion.progress import ProgressLog
 
 from .recognition import (
@@ -535,7 +534,7 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
     mapping = {str(k).lower(): v for k, v in (class3_map or {}).items() if v}
     labelled = intervals.copy()
     for namespace in MODEL_NAMESPACES:
-        training = resolve_training_params(settings[namespace]["training"])
+        training = settings[namespace]["training"]
         features = settings[namespace]["feature_extraction"]
         classes = [str(c) for c in training["classes"]]
         model = models[namespace][model_name]

@@ -1,0 +1,145 @@
+"""One builder per model: a function of its parameter block (``training.models.<name>``).
+
+Two signatures, one per family (see ``registry.py``):
+
+- Keras: ``build(options, input_shapes, n_classes) -> keras.Model`` (uncompiled),
+  ``input_shapes`` the per-sample shape of each array the model reads
+  (``{"image": (48, 48, 1), "embedding": (512,)}``); its optimizer comes from
+  ``sgd`` or ``adam`` below;
+- scikit-learn: ``build(options, class_weight, seed) -> estimator`` (unfitted).
+
+A model may also augment its training samples (``augment(options, x, y)``):
+the flow baseline adds mirrored flow maps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from me_emotion.core import architectures
+
+from .au_enhanced import AuEnhancedClassifier
+from .inputs import ACTION_UNITS
+
+Shapes = dict[str, tuple[int, ...]]
+
+
+# ---- Keras ------------------------------------------------------------------------------
+def hybrid_micronet(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
+    return architectures.build_hybrid_micronet(
+        shapes[architectures.IMAGE_INPUT][0],
+        n_classes,
+        embedding_size=shapes[architectures.EMBEDDING_INPUT][0],
+        filters=options["filters"],
+        embedding_units=int(options["embedding_units"]),
+        fusion_units=int(options["fusion_units"]),
+        dropout=float(options["dropout"]),
+    )
+
+
+def cnn(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
+    return architectures.build_cnn(
+        shapes[architectures.IMAGE_INPUT][0],
+        n_classes,
+        filters=options["filters"],
+        dropout=float(options["dropout"]),
+    )
+
+
+def ann(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
+    return architectures.build_ann(
+        shapes[architectures.EMBEDDING_INPUT][0],
+        n_classes,
+        hidden_units=options["hidden_units"],
+        dropout=float(options["dropout"]),
+    )
+
+
+def flow_cnn(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
+    grid, _, channels = shapes[architectures.FLOW_INPUT]
+    return architectures.build_flow_cnn(
+        grid, channels, n_classes, branch_filters=options["branch_filters"]
+    )
+
+
+def sgd(options: dict[str, Any]) -> Any:
+    """SGD with momentum (the method's optimizer)."""
+    import keras  # noqa: PLC0415
+
+    return keras.optimizers.SGD(
+        float(options["learning_rate"]), momentum=float(options["momentum"])
+    )
+
+
+def adam(options: dict[str, Any]) -> Any:
+    import keras  # noqa: PLC0415
+
+    return keras.optimizers.Adam(float(options["learning_rate"]))
+
+
+# ---- scikit-learn -----------------------------------------------------------------------
+def decision_tree(
+    options: dict[str, Any], class_weight: str | None, seed: int
+) -> BaseEstimator:
+    return DecisionTreeClassifier(
+        max_depth=options["max_depth"],
+        min_samples_leaf=int(options["min_samples_leaf"]),
+        class_weight=class_weight,
+        random_state=seed,
+    )
+
+
+def svm(options: dict[str, Any], class_weight: str | None, seed: int) -> BaseEstimator:
+    return make_pipeline(
+        StandardScaler(),
+        SVC(
+            C=float(options["C"]),
+            kernel=options["kernel"],
+            gamma=options["gamma"],
+            class_weight=class_weight,
+            random_state=seed,
+        ),
+    )
+
+
+def au_enhanced(
+    options: dict[str, Any], class_weight: str | None, seed: int
+) -> BaseEstimator:
+    return AuEnhancedClassifier(
+        n_action_units=len(ACTION_UNITS),
+        n_clusters=int(options["n_clusters"]),
+        n_components=int(options["n_components"]),
+        C=float(options["C"]),
+        class_weight=class_weight,
+        random_state=seed,
+    )
+
+
+# ---- training-sample augmentation ------------------------------------------------------
+def flip_flow(flow: np.ndarray, channels: list[str]) -> np.ndarray:
+    """Mirror flow maps left-right: columns reversed, horizontal flow ``u`` negated."""
+    flipped = flow[:, :, ::-1, :].copy()
+    if "u" in channels:
+        flipped[..., channels.index("u")] *= -1
+    return flipped
+
+
+def flow_flips(
+    options: dict[str, Any], x_train: dict[str, np.ndarray], y_train: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The training flow maps plus their mirror images (``flip_augment``)."""
+    if not options["flip_augment"]:
+        return x_train, y_train
+    channels = list(options["channels"])
+    flipped = {k: flip_flow(v, channels) for k, v in x_train.items()}
+    return (
+        {k: np.concatenate([v, flipped[k]]) for k, v in x_train.items()},
+        np.concatenate([y_train, y_train]),
+    )

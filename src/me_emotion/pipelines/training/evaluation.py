@@ -1,0 +1,255 @@
+"""One model on every fold: the fold loop behind ``nodes.evaluate_model``.
+
+Every model of the registry (``registry.py``) is fitted once per fold of each
+protocol, then once on every subject (``final``), which is the model kept for
+inference. The folds go through ``me_emotion.prefetch.map_tasks``, so a runner
+that spreads tasks may fit them in parallel: ``fit_one_fold`` is a module-level
+function of plain data (a :class:`ModelEvaluation` and a numbered fold).
+
+Keras models are compiled once per :class:`ModelEvaluation` (per process) and
+reset to the same initial state before every fold (``fitting.KerasTrainer``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from me_emotion.core.architectures import EMBEDDING_INPUT, FLOW_INPUT, IMAGE_INPUT
+from me_emotion.core.flow import FLOW_CHANNELS
+from me_emotion.core.vgg16 import seed_keras
+
+from .fitting import KerasTrainer, balanced_sample_weights, class_scores, fit_estimator
+from .inputs import ModelInputs
+from .protocols import FINAL, Fold
+from .registry import ACTION_UNITS_INPUT, ModelSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The settings every model's fit shares (the training block's, resolved)."""
+
+    seed: int  # initial weights, shuffles, estimators' random_state
+    class_weight: str | None  # balanced | None
+    precision: str  # float32 | bfloat16 (Keras)
+    steps_per_execution: int  # Keras
+    patience: int  # Keras early stopping, where a fold has validation samples
+
+
+@dataclass(eq=False)
+class ModelEvaluation:
+    """Everything the folds of one model need, as plain (picklable) data.
+
+    A Keras model is built and compiled on first use and kept beside (not in)
+    the pickled state, so each process that receives a copy compiles its own.
+    """
+
+    name: str
+    spec: ModelSpec
+    options: dict[str, Any]  # training.models.<name>
+    inputs: ModelInputs
+    settings: FitSettings
+    n_folds: int
+    _trainer: KerasTrainer | None = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_trainer": None}
+
+    def trainer(self) -> KerasTrainer:
+        if self._trainer is None:
+            seed_keras(self.settings.seed)  # the initial weights
+            shapes = {
+                name: array.shape[1:]
+                for name, array in model_arrays(
+                    self.inputs, self.spec, np.array([], np.int64), self.options
+                ).items()
+            }
+            self._trainer = KerasTrainer(
+                lambda: self.spec.build(self.options, shapes, self.inputs.n_classes),
+                lambda: self.spec.optimizer(self.options),
+                self.settings.precision,
+                self.spec.standardisers,
+                self.settings.steps_per_execution,
+            )
+        return self._trainer
+
+
+def model_arrays(
+    inputs: ModelInputs, spec: ModelSpec, index: np.ndarray, options: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """The arrays a model reads (``spec.inputs``) for the samples ``index``.
+
+    ``index`` holds rows of the model's level: frame samples, or clips.
+    """
+    clips = inputs.sample_clip[index] if spec.level == "frame" else index
+    arrays = {}
+    for name in spec.inputs:
+        if name == IMAGE_INPUT:
+            arrays[name] = inputs.images[index][..., None].astype(np.float32)
+        elif name == EMBEDDING_INPUT:
+            arrays[name] = inputs.embeddings[index]
+        elif name == FLOW_INPUT:
+            channels = [FLOW_CHANNELS.index(c) for c in options["channels"]]
+            arrays[name] = inputs.flow[clips][..., channels]
+        elif name == ACTION_UNITS_INPUT:
+            arrays[name] = inputs.action_units[clips].astype(np.float32)
+    return arrays
+
+
+def feature_matrix(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """A scikit-learn model's ``X``: its input arrays' columns side by side."""
+    return np.hstack([array.reshape(len(array), -1) for array in arrays.values()])
+
+
+def fit_one_fold(
+    evaluation: ModelEvaluation, numbered: tuple[int, Fold]
+) -> tuple[pd.DataFrame | None, Any]:
+    """Fit on one fold's training samples; predict its test samples.
+
+    Returns:
+        The fold's prediction rows (None for the ``final`` fold, which has no
+        test samples) and, for the ``final`` fold only, the fitted model.
+    """
+    number, fold = numbered
+    start = time.perf_counter()
+    spec, inputs, settings = evaluation.spec, evaluation.inputs, evaluation.settings
+    y = inputs.sample_y if spec.level == "frame" else inputs.clip_y
+    x_train = model_arrays(inputs, spec, fold.train, evaluation.options)
+    y_train = y[fold.train]
+    if spec.augment is not None:  # training samples only
+        x_train, y_train = spec.augment(evaluation.options, x_train, y_train)
+    extra = ""
+    if spec.family == "keras":
+        trainer = evaluation.trainer()
+        validation = (
+            (
+                model_arrays(inputs, spec, fold.validation, evaluation.options),
+                y[fold.validation],
+            )
+            if len(fold.validation)
+            else None
+        )
+        epochs = trainer.fit(
+            x_train,
+            y_train,
+            sample_weight=balanced_sample_weights(
+                y_train, settings.class_weight == "balanced"
+            ),
+            validation=validation,
+            n_classes=inputs.n_classes,
+            settings={
+                "epochs": evaluation.options["epochs"],
+                "batch_size": evaluation.options["batch_size"],
+                "patience": settings.patience,
+            },
+            seed=settings.seed,
+        )
+        fitted, extra = trainer.model, f", {epochs} epochs"
+
+        def score(x: dict[str, np.ndarray]) -> np.ndarray:
+            return trainer.predict(x)
+
+    else:  # validation samples (early stopping is for the networks) are not used
+        fitted = fit_estimator(
+            spec.build(evaluation.options, settings.class_weight, settings.seed),
+            feature_matrix(x_train),
+            y_train,
+        )
+
+        def score(x: dict[str, np.ndarray]) -> np.ndarray:
+            return class_scores(fitted, feature_matrix(x), inputs.n_classes)
+
+    table = None
+    if fold.protocol != FINAL:
+        probabilities = score(model_arrays(inputs, spec, fold.test, evaluation.options))
+        table = prediction_rows(
+            inputs, evaluation.name, fold, spec.level, probabilities
+        )
+    _log_fold(
+        evaluation.name,
+        fold,
+        (number, evaluation.n_folds),
+        time.perf_counter() - start,
+        extra,
+    )
+    return table, (fitted if fold.protocol == FINAL else None)
+
+
+def prediction_rows(
+    inputs: ModelInputs, model: str, fold: Fold, level: str, probabilities: np.ndarray
+) -> pd.DataFrame:
+    """Rows of one fold's test predictions at the model's level.
+
+    A clip-level model (the flow baseline: one flow map per clip) has no frame
+    predictions; its clip rows carry ``frame`` and ``aug_id`` -1, like the
+    clip rows that ``pool_predictions`` derives from frame predictions.
+    """
+    index = fold.test
+    if level == "frame":
+        clip = inputs.sample_clip[index]
+        frame, aug_id = inputs.sample_frame[index], inputs.sample_aug_id[index]
+    else:
+        clip = index
+        frame = aug_id = np.full(len(index), -1, np.int64)
+    classes = inputs.classes
+    table = pd.DataFrame(
+        {
+            "data_source": inputs.clip_source[clip],
+            "embedding_weights": str(inputs.embedding_weights),
+            "dataset": inputs.clip_dataset[clip],
+            "protocol": fold.protocol,
+            "model": model,
+            "fold": fold.name,
+            "level": level,
+            "subject": inputs.clip_subject[clip],
+            "partition": inputs.clip_partition[clip],
+            "clip": inputs.clip_name[clip],
+            "frame": frame.astype(np.int64),
+            "aug_id": aug_id.astype(np.int64),
+            "y_true": inputs.clip_label[clip],
+            "y_pred": classes[np.argmax(probabilities, axis=1)]
+            if len(index)
+            else np.array([], str),
+        }
+    )
+    for k, name in enumerate(classes):
+        table[f"prob_{name}"] = probabilities[:, k].astype(np.float32)
+    return table
+
+
+def concat_predictions(tables: list[pd.DataFrame], inputs: ModelInputs) -> pd.DataFrame:
+    """The folds' prediction rows in one table (with its columns when there are none)."""
+    if tables:
+        return pd.concat(tables, ignore_index=True)
+    return prediction_rows(
+        inputs,
+        "",
+        Fold("", "", *(np.array([], np.int64),) * 3),
+        "frame",
+        np.zeros((0, inputs.n_classes), np.float32),
+    )
+
+
+def _log_fold(
+    model: str, fold: Fold, progress: tuple[int, int], seconds: float, extra: str = ""
+) -> None:
+    """One line per fold: folds take seconds to minutes, so every one is worth a line."""
+    logger.info(
+        "%s %s fold %d/%d (%s): %d train, %d validation, %d test samples, %.1f s%s",
+        model,
+        fold.protocol,
+        *progress,
+        fold.name,
+        len(fold.train),
+        len(fold.validation),
+        len(fold.test),
+        seconds,
+        extra,
+    )
