@@ -63,6 +63,7 @@ def _conv_bn(
     kernel: int,
     stride: int,
     name: str,
+    *,
     batch_norm_momentum: float = 0.99,
 ) -> Any:
     x = layers.Conv2D(
@@ -73,9 +74,7 @@ def _conv_bn(
         use_bias=False,
         name=f"{name}_conv",
     )(x)
-    return layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(
-        x
-    )
+    return layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(x)
 
 
 def residual_unit(x: Any, filters: int, stride: int, name: str) -> Any:
