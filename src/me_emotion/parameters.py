@@ -243,6 +243,16 @@ BLOCKS: dict[str, Block] = {
             "parameter_groups": ListOf(str),
         },
     ),
+    "evaluation_statistics": Block(
+        "conf/base/parameters_evaluation.yml",
+        {
+            "level": Choice("frame", "clip"),
+            "n_bootstrap": int,
+            "confidence": NUMBER,
+            "seed": int,
+            "reference_model": str,
+        },
+    ),
     "synthetic": Block(
         "conf/base/parameters_synthetic.yml",
         {
