@@ -236,6 +236,16 @@ BLOCKS: dict[str, Block] = {
             "decimals": int,
         },
     ),
+    "evaluation_statistics": Block(
+        "conf/base/parameters_evaluation.yml",
+        {
+            "level": Choice("frame", "clip"),
+            "n_bootstrap": int,
+            "confidence": NUMBER,
+            "seed": int,
+            "reference_model": str,
+        },
+    ),
     "synthetic": Block(
         "conf/base/parameters_synthetic.yml",
         {

@@ -11,6 +11,7 @@ from kedro.pipeline import Pipeline
 from me_emotion.core.releases import DATASETS
 from me_emotion.pipelines import (
     data_ingestion,
+    evaluation,
     face_detection,
     feature_extraction,
     preprocessing,
@@ -30,6 +31,7 @@ def dataset_pipeline(dataset: str) -> Pipeline:
         + face_detection.create_pipeline()
         + feature_extraction.create_pipeline()
         + training.create_pipeline()
+        + evaluation.create_pipeline()
         + reporting.create_pipeline()
     )
     # run metadata is one dataset shared by every namespace
@@ -57,9 +59,11 @@ def register_pipelines() -> dict[str, Pipeline]:
     }
     for dataset in DATASETS:
         pipelines[dataset] = dataset_pipeline(dataset)
-    pipelines["composite"] = training.create_composite_pipeline(
-        DATASETS
-    ) + reporting.create_composite_pipeline(DATASETS)
+    pipelines["composite"] = (
+        training.create_composite_pipeline(DATASETS)
+        + Pipeline(evaluation.create_pipeline(), namespace="composite")
+        + reporting.create_composite_pipeline(DATASETS)
+    )
     pipelines["video"] = video_analysis.create_pipeline()
     pipelines["__default__"] = pipelines["casme2"] + pipelines["samm"]
     return pipelines

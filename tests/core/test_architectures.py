@@ -103,3 +103,62 @@ def test_saved_model_loads_in_keras_safe_mode(tmp_path):
     assert np.allclose(
         model.predict(x, verbose=0), loaded.predict(x, verbose=0), atol=1e-6
     )
+
+
+def _separable_toy_set(n_per_class: int, seed: int) -> tuple[dict, np.ndarray]:
+    """3 separable classes, as 32x32 uint8-range images (a brighter square in class
+    c's own quadrant; pixel noise and a per-image brightness like faces') and as
+    8-d embeddings (shifted means)."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), n_per_class)
+    images = rng.normal(110.0, 20.0, (len(labels), 32, 32, 1))
+    images += rng.normal(0.0, 30.0, (len(labels), 1, 1, 1))
+    for i, label in enumerate(labels):
+        row, col = divmod(int(label), 2)
+        images[i, row * 16 : row * 16 + 16, col * 16 : col * 16 + 16] += 40.0
+    embeddings = rng.normal(0.0, 1.0, (len(labels), 8)) + 3.0 * np.eye(8)[labels]
+    arrays = {
+        "image": np.clip(images, 0, 255).astype(np.float32),
+        "embedding": embeddings.astype(np.float32),
+    }
+    return arrays, labels
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda: build_cnn(32, 3), id="cnn"),
+        pytest.param(lambda: build_ann(8, 3, hidden_units=(16,)), id="ann"),
+    ],
+)
+def test_keras_baseline_learns_a_separable_toy_set_instead_of_one_class(build):
+    """Trained like the training stage (SGD, momentum 0.5, about a hundred steps), a
+    baseline predicts every class of an easily separable set in inference mode.
+
+    With Keras' default batch-normalisation momentum (0.99) the CNN's moving
+    statistics had not converged after so few steps and it predicted one class.
+    """
+    keras.utils.set_random_seed(0)
+    x_train, y_train = _separable_toy_set(64, seed=1)
+    x_test, y_test = _separable_toy_set(10, seed=2)
+    model = build()
+    names = list(model.input)
+    if "embedding_scale" in [layer.name for layer in model.layers]:
+        scale = model.get_layer("embedding_scale")  # fitted as the training stage does
+        scale.moving_mean.assign(x_train["embedding"].mean(axis=0))
+        scale.moving_variance.assign(x_train["embedding"].var(axis=0))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, momentum=0.5),
+        loss="categorical_crossentropy",
+    )
+    model.fit(
+        {name: x_train[name] for name in names},
+        keras.utils.to_categorical(y_train, 3),
+        epochs=8,
+        batch_size=16,
+        verbose=0,
+    )
+    predicted = model.predict({name: x_test[name] for name in names}, verbose=0)
+    predicted = predicted.argmax(axis=1)
+    assert len(np.unique(predicted)) == 3, np.bincount(predicted, minlength=3)
+    assert (predicted == y_test).mean() >= 0.8

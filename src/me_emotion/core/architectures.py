@@ -57,7 +57,15 @@ def standardiser(name: str) -> layers.BatchNormalization:
     )
 
 
-def _conv_bn(x: Any, filters: int, kernel: int, stride: int, name: str) -> Any:
+def _conv_bn(
+    x: Any,
+    filters: int,
+    kernel: int,
+    stride: int,
+    name: str,
+    *,
+    batch_norm_momentum: float = 0.99,
+) -> Any:
     x = layers.Conv2D(
         filters,
         kernel,
@@ -66,7 +74,7 @@ def _conv_bn(x: Any, filters: int, kernel: int, stride: int, name: str) -> Any:
         use_bias=False,
         name=f"{name}_conv",
     )(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(x)
 
 
 def residual_unit(x: Any, filters: int, stride: int, name: str) -> Any:
@@ -207,17 +215,32 @@ def build_cnn(
     n_classes: int = 5,
     filters: Sequence[int] = (16, 32, 64),
     dropout: float = 0.3,
+    batch_norm_momentum: float = 0.9,
 ) -> keras.Model:
     """The CNN baseline: plain conv-BN-ReLU-pool stages on the face image, no attention.
 
     The first convolution has stride 2 (like HybridMicroNet's stem), so both
     image models cost about the same.
+
+    ``batch_norm_momentum`` 0.9 (Keras' default is 0.99): the moving mean and
+    variance that batch normalisation uses at prediction time must converge
+    within the training budget. A few hundred steps (the demo's 10 epochs of
+    ~17 batches) leave a 0.99 average mostly at its initial 0 / 1, so every
+    test image fell into one class although the training-mode outputs
+    separated them; 0.9 forgets the start within about 50 steps.
     """
     _check(input_size, n_classes)
     image = keras.Input((input_size, input_size, 1), name=IMAGE_INPUT)
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="rescale")(image)
     for i, width in enumerate(filters):
-        x = _conv_bn(x, int(width), 3, 2 if i == 0 else 1, f"block{i + 1}")
+        x = _conv_bn(
+            x,
+            int(width),
+            3,
+            2 if i == 0 else 1,
+            f"block{i + 1}",
+            batch_norm_momentum=batch_norm_momentum,
+        )
         x = layers.ReLU(name=f"block{i + 1}_relu")(x)
         x = layers.MaxPooling2D(2, name=f"block{i + 1}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)

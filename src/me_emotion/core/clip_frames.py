@@ -26,8 +26,10 @@ class ClipFrames:
         frames: ``uint8`` array ``(N, H, W)``, 8-bit grayscale; read-only
             (a memory map) when loaded: copy it before changing it in place.
         frame_numbers: ``int64`` array ``(N,)``: the absolute frame number of
-            each frame (as in the release's file names); non-decreasing, and a
-            number repeats where a sampling strategy clamps at a clip end.
+            each frame (as in the release's file names); increasing: the
+            sampling strategies keep each frame once (a clamped grid point
+            that would repeat a frame is dropped), though a stack built by
+            hand may repeat one (non-decreasing is all that is checked).
         onset, apex, offset: the clip's coded frame numbers (clip index).
         crop_box: ``(x, y, width, height)`` of the face crop in the original
             frame's pixels, or None for uncropped frames.

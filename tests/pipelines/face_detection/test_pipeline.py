@@ -80,6 +80,12 @@ def test_colour_and_grayscale_releases_give_the_same_face(tmp_path, params):
             "face_crops": SealedPartitionedDataset(
                 path=str(tmp_path / "crops"), **sealed
             ),
+            "flow_frames": SealedPartitionedDataset(
+                path=str(tmp_path / "flow_frames"), **sealed
+            ),
+            "flow_crops": SealedPartitionedDataset(
+                path=str(tmp_path / "flow_crops"), **sealed
+            ),
             "face_boxes": ParquetDataset(filepath=str(tmp_path / "boxes.parquet")),
             "face_rejects": CSVDataset(filepath=str(tmp_path / "rejects.csv")),
             "params:preprocessing": MemoryDataset({**SAMPLING, "strategy": "all"}),
@@ -129,7 +135,11 @@ def test_project_parameters_and_catalog_fit_the_stage(kedro_project):
 def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(
     tiny_project, monkeypatch
 ):
-    face_stage = ["casme2.crop_faces", "casme2.draw_contact_sheet"]
+    face_stage = [
+        "casme2.crop_faces",
+        "casme2.crop_flow_frames",
+        "casme2.draw_contact_sheet",
+    ]
     run_pipeline(tiny_project, "casme2", to_nodes=face_stage)
     primary = tiny_project / "data/03_primary/casme2"
     index = pd.read_parquet(
@@ -151,14 +161,21 @@ def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(
     )
     bootstrap_project(tiny_project)
     with KedroSession.create(project_path=tiny_project) as session:
-        crops = session.load_context().catalog.load("casme2.face_crops")
+        catalog = session.load_context().catalog
+        crops = catalog.load("casme2.face_crops")
+        flow = catalog.load("casme2.flow_crops")
     assert sorted(crops) == sorted(boxes["partition"])
     assert opened == []  # loading the catalog entry reads no clip
     clip = crops[boxes["partition"].iloc[0]]()
     assert len(opened) == 1  # a partition reads its own file when called
     assert isinstance(clip, ClipFrames)
-    assert clip.frames.shape == (5, 256, 256) and clip.frames.dtype == np.uint8
-    assert clip.frame_numbers[2] == clip.apex  # paper sampling: apex in the middle
+    assert clip.frames.shape[1:] == (256, 256) and clip.frames.dtype == np.uint8
+    assert len(clip.frames) <= 5 and clip.apex in clip.frame_numbers  # paper sampling
+    assert len(set(clip.frame_numbers)) == len(clip.frames)  # no frame twice
+    flow_clip = flow[boxes["partition"].iloc[0]]()
+    assert flow_clip.frame_numbers[0] == flow_clip.onset  # from the release, same box
+    assert flow_clip.frame_numbers[-1] == flow_clip.apex
+    assert flow_clip.crop_box == clip.crop_box
 
     written = {p: p.stat().st_mtime_ns for p in primary.rglob("*") if p.is_file()}
     run_pipeline(tiny_project, "casme2", to_nodes=face_stage, only_missing_outputs=True)

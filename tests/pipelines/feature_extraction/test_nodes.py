@@ -7,6 +7,7 @@ import pytest
 from me_emotion.core.clip_frames import ClipFrames
 from me_emotion.core.vgg16 import RANDOM_WEIGHTS, Vgg16Weights, build_vgg16, embed
 from me_emotion.fingerprint import Fingerprinted
+from me_emotion.pipelines.feature_extraction import create_pipeline
 from me_emotion.pipelines.feature_extraction.nodes import (
     EMBEDDING_COLUMNS,
     embed_face_crops,
@@ -102,9 +103,37 @@ def test_flow_features(crops_and_boxes):
     flow = extract_flow_features(loaders, boxes, PARAMS)
     assert flow["features"].shape == (3, 4, 8, 8)
     assert flow["partition"].tolist() == ["sub01/EP01", "sub01/EP02", "sub02/EP01"]
-    assert flow["flow_from"].tolist() == [10, 20, 1]  # EP02: earliest frame, no onset
+    # EP02's crops lack its onset (a faceless onset dropped): the earliest kept frame
+    assert flow["flow_from"].tolist() == [10, 20, 1]
     assert flow["flow_to"].tolist() == [20, 40, 3]
     assert flow["channels"].tolist() == ["u", "v", "magnitude", "strain"]
+
+
+def test_flow_starts_at_the_annotated_onset_the_sampled_window_missed(crops_and_boxes):
+    """face_crops of a paper-like window (no onset); flow_crops hold onset and apex."""
+    _, boxes = crops_and_boxes
+    window = clip(5, 40, [20, 40, 60], 1)  # what face_crops hold for sub01/EP02
+    onset_frame = np.roll(window.frames[1], 3, axis=1)  # some motion onset -> apex
+    flow_crops = {
+        "sub01/EP01": lambda: clip(10, 20, [10, 20], 0),
+        "sub01/EP02": lambda: ClipFrames(
+            np.stack([onset_frame, window.frames[1]]),
+            np.array([5, 40], np.int64),
+            5,
+            40,
+            65,
+        ),
+        "sub02/EP01": lambda: clip(1, 3, [1, 3], 2),
+    }
+    flow = extract_flow_features(flow_crops, boxes, PARAMS)
+    assert flow["flow_from"].tolist() == [10, 5, 1]  # every clip from its onset
+    assert flow["flow_to"].tolist() == [20, 40, 3]
+    assert np.abs(flow["features"][1, 0]).mean() > 0.1  # u: the 3 px shift
+
+
+def test_the_flow_node_reads_the_onset_apex_crops_not_the_sampled_window():
+    (node,) = [n for n in create_pipeline().nodes if n.name == "extract_flow_features"]
+    assert node.inputs[0] == "flow_crops"
 
 
 def test_partition_missing_from_the_crops(crops_and_boxes):

@@ -11,7 +11,7 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from me_emotion.datasets import OpenCVImageDataset
 from me_emotion.pipelines.preprocessing.grayscale import to_gray_uint8
-from me_emotion.pipelines.preprocessing.nodes import sample_frames
+from me_emotion.pipelines.preprocessing.nodes import sample_flow_frames, sample_frames
 from tests.conftest import conf_parameters
 
 PARAMS = conf_parameters("preprocessing", "casme2", "preprocessing")
@@ -57,7 +57,7 @@ class FakeFrames(dict):
 @pytest.mark.parametrize(
     ("strategy", "numbers"),
     [
-        ("paper", [100, 100, 105, 125, 140]),
+        ("paper", [100, 105, 125, 140]),
         ("onset_apex", [100, 105]),
         ("onset_apex_offset", [100, 105, 140]),
         ("all", list(range(100, 141))),
@@ -75,7 +75,19 @@ def test_sampled_clip_holds_the_chosen_frames_in_order(strategy, numbers):
     assert clip.frame_numbers.tolist() == numbers
     assert clip.frames[:, 0, 0].tolist() == numbers  # each frame is the right file
     assert (clip.onset, clip.apex, clip.offset) == (100, 105, 140)
-    assert len(raw.loads) == len(set(numbers))  # a repeated frame is decoded once
+    assert len(raw.loads) == len(numbers)  # each frame decoded once
+
+
+def test_flow_frames_are_the_annotated_onset_and_apex_whatever_the_strategy():
+    index = _clip_index(onset=100, apex=150, offset=220)
+    raw = FakeFrames(index)
+    sampled = sample_frames(index, raw, {**PARAMS, "strategy": "paper"})
+    assert 100 not in sampled["sub01/EP02_01f"]().frame_numbers  # window 110..190
+    flow = sample_flow_frames(index, raw, {**PARAMS, "strategy": "paper"})
+    clip = flow["sub01/EP02_01f"]()
+    assert clip.frame_numbers.tolist() == [100, 110, 130, 150]
+    assert clip.frames[:, 0, 0].tolist() == [100, 110, 130, 150]  # the right files
+    assert clip.frames[clip.position(clip.onset), 0, 0] == 100
 
 
 def test_colour_and_grayscale_frames_give_the_same_grayscale_stack():

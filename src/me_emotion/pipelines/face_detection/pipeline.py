@@ -2,7 +2,8 @@
 
 Built once; ``pipeline_registry`` instantiates it per dataset with
 ``namespace="casme2"`` / ``"samm"`` (``params:casme2.face_detection``,
-``casme2.face_crops``, ...).
+``casme2.face_crops``, ...). The flow frames (onset, apex) are cut with the
+same face box as the clip's sampled frames (``flow_crops``).
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -29,6 +30,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["sampled_frames", "face_boxes", "params:face_detection"],
                 outputs="face_crops",
                 name="crop_faces",
+            ),
+            Node(
+                func=crop_faces,
+                inputs=["flow_frames", "face_boxes", "params:face_detection"],
+                outputs="flow_crops",
+                name="crop_flow_frames",
             ),
             Node(
                 func=draw_contact_sheet,

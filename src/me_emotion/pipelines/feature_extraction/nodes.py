@@ -1,6 +1,7 @@
 """Face crops -> VGG-16 embeddings (originals + augmented variants) and onset->apex flow.
 
-Both nodes read ``{namespace}.face_crops`` lazily, one clip at a time, so no
+Both nodes read crops lazily (``{namespace}.face_crops``; the flow its
+``{namespace}.flow_crops``, onset and apex), one clip at a time, so no
 stage holds every clip's crops in memory; the model images of the hybrid
 model's image branch are not stored either: ``augmentation.model_images``
 rebuilds them from the crops for any ``(clip, aug_id)``, deterministically.
@@ -70,7 +71,7 @@ def _loader(
 ) -> Callable[[], ClipFrames]:
     if partition not in face_crops:
         raise KeyError(
-            f"face_boxes lists clip {partition} but face_crops has no such partition; "
+            f"face_boxes lists clip {partition} but the crops have no such partition; "
             "the face stage's outputs are out of step: re-run the face_detection nodes"
         )
     return face_crops[partition]
@@ -270,7 +271,8 @@ def _dataset(clips: pd.DataFrame) -> str:
 def _clip_flow(
     load: Callable[[], ClipFrames], flow_params: dict[str, Any]
 ) -> tuple[np.ndarray, int, int]:
-    """``(features, flow_from, flow_to)`` of one clip."""
+    """``(features, flow_from, flow_to)`` of one clip: from its onset crop if kept
+    (the face stage drops a faceless one), else its earliest crop, to its apex."""
     crops = load()
     start = crops.position(crops.onset) if crops.onset in crops.frame_numbers else 0
     apex = crops.position(crops.apex)
@@ -299,16 +301,18 @@ def _previous_flows(
 
 
 def extract_flow_features(
-    face_crops: dict[str, Callable[[], ClipFrames]],
+    flow_crops: dict[str, Callable[[], ClipFrames]],
     face_boxes: pd.DataFrame,
     params: dict[str, Any],
     previous: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Onset->apex optical flow of every cropped clip, on a small grid.
 
-    The flow runs from the onset crop to the apex crop. Where the sampling
-    strategy did not keep the onset (``paper`` keeps a window around the apex),
-    it runs from the earliest sampled frame, and ``flow_from`` records which.
+    ``flow_crops`` hold each clip's annotated onset and apex frames read from
+    the release (``sample_flow_frames``), cut with the clip's face box, whatever
+    the sampling strategy of ``face_crops``. The flow runs from the onset crop
+    to the apex crop; only where the face stage dropped a faceless onset does
+    it start at the next kept frame, and ``flow_from`` records which.
     Clips run on ``workers`` threads (OpenCV releases the GIL); a clip whose
     fingerprint (its crops', the flow settings) matches ``previous`` keeps
     its flow.
@@ -320,7 +324,7 @@ def extract_flow_features(
     """
     flow_params = params["flow"]
     clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
-    clips = _with_fingerprints(clips, face_crops, {"flow": flow_params})
+    clips = _with_fingerprints(clips, flow_crops, {"flow": flow_params})
     reused = _previous_flows(previous, clips)
     todo = [p for p in clips["partition"] if p not in reused]
     workers = worker_count(params["workers"])
@@ -338,7 +342,7 @@ def extract_flow_features(
         len(todo),
         len(reused),
     )
-    loaders = [_loader(face_crops, partition) for partition in todo]
+    loaders = [_loader(flow_crops, partition) for partition in todo]
 
     def compute(load: Callable[[], ClipFrames]) -> tuple[np.ndarray, int, int]:
         result = _clip_flow(load, flow_params)

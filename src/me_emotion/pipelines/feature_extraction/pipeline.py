@@ -31,7 +31,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 func=extract_flow_features,
                 inputs=[
-                    "face_crops",
+                    "flow_crops",
                     "face_boxes",
                     "params:feature_extraction",
                     "flow_features_previous",

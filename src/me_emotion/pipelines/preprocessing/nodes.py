@@ -24,7 +24,7 @@ from me_emotion.prefetch import prefetched, worker_count
 from me_emotion.progress import ProgressLog
 
 from .grayscale import to_gray_uint8
-from .sampling import pick_frame_numbers
+from .sampling import flow_frame_numbers, pick_frame_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +88,39 @@ def sample_frames(
         a few clips ahead of the save on ``workers`` threads, each with the
         fingerprint of its frame files and the sampling parameters (a clip whose
         fingerprint is unchanged since the last run is not decoded again); frames
-        ``uint8 (N, H, W)`` at the release's resolution, with their frame numbers.
+        ``uint8 (N, H, W)`` at the release's resolution, with their frame numbers
+        (distinct, increasing).
 
     Raises:
         ValueError: bad parameters, an empty clip index, or clip files that are
             not in ``raw_frames`` (the message lists them and the fix).
     """
+    return _sample_clips(clip_index, raw_frames, params, pick_frame_numbers)
+
+
+def sample_flow_frames(
+    clip_index: pd.DataFrame,
+    raw_frames: dict[str, Callable[[], np.ndarray]],
+    params: dict[str, Any],
+) -> dict[str, Callable[[], ClipFrames]]:
+    """Each clip's frames for the onset->apex flow: its annotated onset and apex.
+
+    Whatever ``params['strategy']`` keeps (``paper`` keeps a window around the
+    apex that may not reach the onset), these come from the release: the onset
+    and apex frames, plus the strategy's frames between them as fallback
+    starts for a faceless onset (see ``sampling.flow_frame_numbers``). Same
+    arguments, checks and output type as :func:`sample_frames`.
+    """
+    return _sample_clips(clip_index, raw_frames, params, flow_frame_numbers)
+
+
+def _sample_clips(
+    clip_index: pd.DataFrame,
+    raw_frames: dict[str, Callable[[], np.ndarray]],
+    params: dict[str, Any],
+    pick: Callable[[int, int, int, dict[str, Any]], np.ndarray],
+) -> dict[str, Callable[[], ClipFrames]]:
+    """Each clip's frames ``pick(onset, apex, offset, params)``, read lazily."""
     dataset = str(clip_index["dataset"].iloc[0]) if len(clip_index) else "clip_index"
     if clip_index.empty:
         raise ValueError(
@@ -114,7 +141,7 @@ def sample_frames(
                 f"{len(files)} files for onset..offset {onset}..{offset}; rebuild "
                 "the clip index (kedro run --pipelines=" + dataset + ")"
             )
-        numbers = pick_frame_numbers(onset, apex, offset, params)
+        numbers = pick(onset, apex, offset, params)
         keys = [f"{row.subject}/{row.clip}/{files[n - onset]}" for n in numbers]
         absent.extend(key for key in dict.fromkeys(keys) if key not in raw_frames)
         clips[clip_partition(row.subject, row.clip)] = Fingerprinted(
@@ -149,9 +176,10 @@ def sample_frames(
         )
     workers = worker_count(params["workers"])
     logger.info(
-        "%s: sampling %d clips with strategy '%s' on %d threads",
+        "%s: sampling %d clips (%s, strategy '%s') on %d threads",
         dataset,
         len(clips),
+        "flow onset and apex" if pick is flow_frame_numbers else "frames",
         params["strategy"],
         workers,
     )

@@ -1,7 +1,14 @@
 """Frame sampling strategies: which frame numbers of onset..offset a clip keeps.
 
 Each strategy is a pure function of the clip's coded onset, apex and offset
-(absolute frame numbers) and returns the chosen frame numbers in time order.
+(absolute frame numbers) and returns the chosen frame numbers in time order,
+each frame at most once: a frame that appeared twice in a clip would weigh
+twice in its clip mean, and its identical copies could land on both sides of a
+frame-level random split.
+
+:func:`flow_frame_numbers` picks the frames the onset->apex flow reads,
+whatever the strategy: the annotated onset and apex, plus the strategy's frames
+between them (fallback starts should the onset frame show no face).
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ def paper_frame_numbers(
     ``frames_per_side`` grid points before the apex come from the span's
     beginning, those after it from its end. A grid point outside onset..offset
     (a clip shorter than the window) is clamped to the onset or offset frame,
-    which then repeats, so every clip yields the same number of frames and
-    the apex is always the middle one.
+    and each frame is kept once: such a clip yields fewer than
+    ``2 * frames_per_side + 1`` distinct frames (never a repeated one), still
+    including the apex, the onset or offset where the grid passed them.
 
     Args:
         onset, apex, offset: absolute frame numbers, ``onset <= apex <= offset``.
@@ -42,11 +50,12 @@ def paper_frame_numbers(
         frames_per_side: frames taken before and after the apex.
 
     Returns:
-        ``int64`` frame numbers, non-decreasing, length ``2 * frames_per_side + 1``.
+        ``int64`` frame numbers, increasing (distinct), at most
+        ``2 * frames_per_side + 1`` of them.
     """
     step = release_fps / target_fps
     grid = apex + np.arange(-frames_per_side, frames_per_side + 1) * step
-    return np.clip(np.rint(grid).astype(np.int64), onset, offset)
+    return np.unique(np.clip(np.rint(grid).astype(np.int64), onset, offset))
 
 
 def _paper(onset: int, apex: int, offset: int, params: dict[str, Any]) -> np.ndarray:
@@ -88,10 +97,27 @@ STRATEGIES: dict[str, Callable[[int, int, int, dict[str, Any]], np.ndarray]] = {
 def pick_frame_numbers(
     onset: int, apex: int, offset: int, params: dict[str, Any]
 ) -> np.ndarray:
-    """Frame numbers chosen by ``params['strategy']`` (see ``STRATEGIES``)."""
+    """Distinct frame numbers chosen by ``params['strategy']`` (see ``STRATEGIES``),
+    increasing (``onset_apex`` of a clip whose apex is its onset is one frame)."""
     if not onset <= apex <= offset:
         raise ValueError(
             f"onset {onset} <= apex {apex} <= offset {offset} does not hold; the "
             "clip index should have clamped the apex (data_ingestion)"
         )
-    return STRATEGIES[params["strategy"]](onset, apex, offset, params)
+    return np.unique(STRATEGIES[params["strategy"]](onset, apex, offset, params))
+
+
+def flow_frame_numbers(
+    onset: int, apex: int, offset: int, params: dict[str, Any]
+) -> np.ndarray:
+    """The frames the onset->apex flow reads: onset, apex, and the strategy's between.
+
+    The flow always runs from the annotated onset to the annotated apex; the
+    strategy's frames between them are kept as fallback starts, used only if
+    the face stage drops the onset frame for showing no face.
+
+    Returns:
+        Distinct ``int64`` frame numbers, increasing, from ``onset`` to ``apex``.
+    """
+    sampled = pick_frame_numbers(onset, apex, offset, params)
+    return np.unique(np.concatenate([[onset, apex], sampled[sampled <= apex]]))

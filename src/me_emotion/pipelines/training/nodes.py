@@ -17,6 +17,11 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.metrics import (
+    METRIC_COLUMNS,
+    classification_metrics,
+    confusion_counts,
+)
 from me_emotion.core.vgg16 import resolve_precision
 from me_emotion.prefetch import map_tasks
 
@@ -27,7 +32,6 @@ from .inputs import (
     check_every_class_has_clips,
     join_inputs,
 )
-from .metrics import METRIC_COLUMNS, classification_metrics, confusion_counts
 from .protocols import build_folds, classes_missing_from_training, iter_folds
 from .registry import MODELS
 

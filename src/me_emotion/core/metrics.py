@@ -5,6 +5,10 @@ pooled first, then UF1 = mean over classes of the per-class F1 (scikit-learn's
 macro F1) and UAR = mean per-class recall (macro recall). ``labels=`` always
 lists every class, so a class that a fold, or the whole pooled set, never
 predicts still counts (with F1 0).
+
+:func:`uf1_uar_from_confusion` computes the same two figures from confusion
+counts for many pooled sets at once (the evaluation stage's bootstraps); a
+test holds it equal to :func:`uf1` / :func:`uar`.
 """
 
 from __future__ import annotations
@@ -111,3 +115,36 @@ def confusion_counts(
             for j, p in enumerate(labels)
         ]
     )
+
+
+def uf1_uar_from_confusion(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UF1 and UAR of stacked confusion matrices, vectorised.
+
+    Args:
+        confusion: counts ``(..., K, K)``, rows true class, columns predicted,
+            over every class of ``labels`` (as :func:`confusion_counts` orders them).
+
+    Returns:
+        ``(uf1, uar)``, each of shape ``confusion.shape[:-2]``: exactly
+        :func:`uf1` and :func:`uar` of the pooled predictions each matrix counts
+        (per-class F1 ``2 TP / (2 TP + FP + FN)``, recall ``TP / (TP + FN)``, 0
+        where undefined, then the mean over the K classes).
+    """
+    counts = np.asarray(confusion, np.float64)
+    true_positive = np.diagonal(counts, axis1=-2, axis2=-1)
+    true_total = counts.sum(axis=-1)  # TP + FN
+    predicted_total = counts.sum(axis=-2)  # TP + FP
+    f1_denominator = true_total + predicted_total
+    f1 = np.divide(
+        2 * true_positive,
+        f1_denominator,
+        out=np.zeros_like(true_positive),
+        where=f1_denominator > 0,
+    )
+    recall = np.divide(
+        true_positive,
+        true_total,
+        out=np.zeros_like(true_positive),
+        where=true_total > 0,
+    )
+    return f1.mean(axis=-1), recall.mean(axis=-1)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from me_emotion.pipelines.training.metrics import (
+from me_emotion.core.metrics import (
     chance_levels,
     classification_metrics,
     confusion_counts,
