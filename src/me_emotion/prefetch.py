@@ -16,6 +16,7 @@ exception raised as itself); without Dask nothing changes.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 from .fingerprint import Fingerprinted, fingerprint_of
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -245,6 +247,11 @@ def prefetched(
     client = cluster_client()
     if client is not None:
         threads = cluster_threads(client)
+        logger.info(
+            "%d partitions computed as tasks of the Dask cluster (%d threads)",
+            len(makers),
+            threads,
+        )
         prefetcher = _Prefetcher(
             makers, partial(_ClusterPool, makers, client), ahead or 2 * threads
         )

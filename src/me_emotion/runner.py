@@ -237,6 +237,27 @@ def _is_in_graph(dataset: Any) -> bool:
     return isinstance(dataset, MemoryDataset)
 
 
+def local_cluster(
+    n_workers: int,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    memory_limit: str | int | None = "auto",
+) -> LocalCluster:
+    """A ``LocalCluster`` whose worker processes import this copy of the project.
+
+    (``kedro run`` puts ``src/`` on the path of its own process only.)
+    """
+    source = str(Path(inspect.getfile(sys.modules[__package__])).parents[1])
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        processes=processes,
+        memory_limit=memory_limit,
+        dashboard_address=None,
+        preload=[f"import sys; sys.path.insert(0, {source!r})"] if processes else [],
+    )
+
+
 class ProjectBootstrap(WorkerPlugin):
     """Makes a Dask worker a place where the project's nodes can run.
 
@@ -396,15 +417,11 @@ class DaskRunner(AbstractRunner):
     def _connect(self) -> tuple[Any, Any]:
         """``(client, local cluster or None)``; a clear error when there is none."""
         if self._address is None:
-            source = str(Path(inspect.getfile(sys.modules[__package__])).parents[1])
-            cluster = LocalCluster(
+            cluster = local_cluster(
                 n_workers=self._n_workers or worker_count(None),
                 threads_per_worker=self._threads_per_worker,
                 processes=self._processes,
                 memory_limit=self._memory_limit,
-                dashboard_address=None,
-                # the workers import this copy of the project's code
-                preload=[f"import sys; sys.path.insert(0, {source!r})"],
             )
             client = Client(cluster, timeout=self._timeout)
             logger.info(
