@@ -145,3 +145,26 @@ def test_on_a_dask_worker_map_tasks_runs_each_item_as_a_task(dask_client):
     assert len({key for _, key in results}) == 4
     with pytest.raises(ValueError, match="fold -1 has no test subject"):
         dask_client.submit(_folds_inside_a_task, [2, -1, 4]).result()
+
+
+class _Renderer:
+    """Holds a lock: cannot be sent to another process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def frame(self, number: int) -> tuple[str, str]:
+        with self._lock:
+            return _task_key(f"f{number}")
+
+
+def _prefetch_unpicklable_inside_a_task(n: int) -> list:
+    renderer = _Renderer()
+    makers = {f"f{i:02d}": partial(renderer.frame, i) for i in range(n)}
+    lazy = prefetched(makers, workers=2)
+    return [lazy[key]() for key in sorted(lazy)]
+
+
+def test_makers_that_do_not_pickle_stay_on_local_threads(dask_client):
+    results = dask_client.submit(_prefetch_unpicklable_inside_a_task, 4).result()
+    assert results == [(f"f{i}", "") for i in range(4)]  # no cluster task ran them

@@ -26,6 +26,8 @@ from functools import partial
 from queue import Empty, Queue
 from typing import Any, TypeVar
 
+import cloudpickle
+
 from .fingerprint import Fingerprinted, fingerprint_of
 
 logger = logging.getLogger(__name__)
@@ -119,8 +121,35 @@ class _ThreadPool:
         self._executor.shutdown(wait=False)
 
 
-def _make_partition(makers: dict[str, Callable[[], T]], key: str) -> T:
-    return makers[key]()
+class _Pickled:
+    """Makers pickled once, here; a worker process unpickles them once.
+
+    (A worker in this process gets the object itself: ``makers``.)
+    """
+
+    def __init__(self, makers: dict[str, Callable[[], T]]):
+        self.makers = makers
+        self.blob = cloudpickle.dumps(makers)
+
+    def __reduce__(self) -> tuple:
+        return cloudpickle.loads, (self.blob,)
+
+
+def _pickled(makers: dict[str, Callable[[], T]]) -> _Pickled | None:
+    """``makers`` ready to send, or None (logged) when they do not pickle."""
+    try:
+        return _Pickled(makers)
+    except Exception as error:  # noqa: BLE001 - any pickling failure: stay local
+        logger.info(
+            "partitions computed on local threads: their makers cannot be sent "
+            "to the Dask cluster (%s)",
+            error,
+        )
+        return None
+
+
+def _make_partition(makers: dict[str, Callable[[], T]] | _Pickled, key: str) -> T:
+    return getattr(makers, "makers", makers)[key]()
 
 
 class _ClusterPool:
@@ -130,15 +159,15 @@ class _ClusterPool:
     share their inputs); each task computes one partition by key.
     """
 
-    def __init__(self, makers: dict[str, Callable[[], T]], client: Any):
-        self._makers = makers
+    def __init__(self, pickled: _Pickled, client: Any):
+        self._pickled = pickled
         self._client = client
         self._shared: Any = None
         self._pending: set[Any] = set()
 
     def submit(self, key: str) -> Any:
         if self._shared is None:
-            [self._shared] = self._client.scatter([self._makers], hash=False)
+            [self._shared] = self._client.scatter([self._pickled], hash=False)
         future = self._client.submit(_make_partition, self._shared, key, pure=False)
         self._pending.add(future)
         return future
@@ -245,7 +274,8 @@ def prefetched(
     if len(makers) <= 1:
         return makers
     client = cluster_client()
-    if client is not None:
+    pickled = _pickled(makers) if client is not None else None
+    if pickled is not None:
         threads = cluster_threads(client)
         logger.info(
             "%d partitions computed as tasks of the Dask cluster (%d threads)",
@@ -253,7 +283,7 @@ def prefetched(
             threads,
         )
         prefetcher = _Prefetcher(
-            makers, partial(_ClusterPool, makers, client), ahead or 2 * threads
+            makers, partial(_ClusterPool, pickled, client), ahead or 2 * threads
         )
     elif workers <= 1:
         return makers
