@@ -37,18 +37,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from me_emotion.datasets.clip_frames import ClipFrames, ClipFramesDataset  # noqa: E402
-from me_emotion.pipelines.feature_extraction import nodes  # noqa: E402
-from me_emotion.pipelines.feature_extraction.augmentation import (  # noqa: E402
+from me_emotion.core.augmentation import (  # noqa: E402
     model_images,
 )
-from me_emotion.pipelines.feature_extraction.vgg16 import (  # noqa: E402
+from me_emotion.core.clip_frames import ClipFrames, ClipFramesDataset  # noqa: E402
+from me_emotion.core.vgg16 import (  # noqa: E402
     build_vgg16,
     cpu_supports_bf16,
     resolve_execution,
     resolve_precision,
     vgg_input,
 )
+from me_emotion.pipelines.feature_extraction import nodes  # noqa: E402
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni")
 PARAMETERS = Path("conf/base/parameters_feature_extraction.yml")

@@ -31,11 +31,11 @@ from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict  # noqa:
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from me_emotion.datasets.clip_frames import ClipFramesDataset  # noqa: E402
-from me_emotion.pipelines.feature_extraction.augmentation import (  # noqa: E402
+from me_emotion.core.augmentation import (  # noqa: E402
     to_model_image,
 )
-from me_emotion.pipelines.feature_extraction.vgg16 import build_vgg16, embed  # noqa: E402
+from me_emotion.core.vgg16 import build_vgg16, embed  # noqa: E402
+from me_emotion.datasets.clip_frames import ClipFramesDataset  # noqa: E402
 
 
 def apex_and_first_images(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
+from me_emotion.core.releases import DATASETS
 from me_emotion.pipelines import (
     data_ingestion,
     face_detection,
@@ -17,10 +18,8 @@ from me_emotion.pipelines import (
     training,
     video_analysis,
 )
-from me_emotion.synthetic import pipeline as synthetic
-from me_emotion.synthetic import video_pipeline as synthetic_videos
-
-DATASETS = ("casme2", "samm")
+from me_emotion.pipelines.synthetic import pipeline as synthetic
+from me_emotion.pipelines.synthetic import video_pipeline as synthetic_videos
 
 
 def dataset_pipeline(dataset: str) -> Pipeline:

@@ -8,7 +8,7 @@ from kedro.io import DatasetError
 from me_emotion.datasets import SpreadsheetGridDataset
 from me_emotion.datasets.frame_tree import list_frame_tree
 from me_emotion.pipelines.data_ingestion.nodes import build_clip_index
-from me_emotion.pipelines.feature_extraction import vgg16
+from me_emotion.core import vgg16
 from tests.pipelines.data_ingestion.releases import (
     CASME2_HEADER,
     touch_frames,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from kedro.io import AbstractDataset
 
-from .clip_frames import _write_npz
+from .npz import npz_bytes
 
 
 class ArraysDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
@@ -29,7 +29,7 @@ class ArraysDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]
     def save(self, data: dict[str, np.ndarray]) -> None:
         arrays = {name: np.asarray(value) for name, value in data.items()}
         self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        self._filepath.write_bytes(_write_npz(arrays, compress=True))
+        self._filepath.write_bytes(npz_bytes(arrays, compress=True))
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

@@ -12,92 +12,20 @@ region of each, so only those pages are read from disk.
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+from me_emotion.core.clip_frames import ClipFrames
+
+from .npz import npz_bytes
+
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., name and extra lengths
-
-
-@dataclass(frozen=True, eq=False)
-class ClipFrames:
-    """Frames of one clip, in time order.
-
-    Attributes:
-        frames: ``uint8`` array ``(N, H, W)``, 8-bit grayscale; read-only
-            (a memory map) when loaded: copy it before changing it in place.
-        frame_numbers: ``int64`` array ``(N,)``: the absolute frame number of
-            each frame (as in the release's file names); non-decreasing, and a
-            number repeats where a sampling strategy clamps at a clip end.
-        onset, apex, offset: the clip's coded frame numbers (clip index).
-        crop_box: ``(x, y, width, height)`` of the face crop in the original
-            frame's pixels, or None for uncropped frames.
-    """
-
-    frames: np.ndarray
-    frame_numbers: np.ndarray
-    onset: int
-    apex: int
-    offset: int
-    crop_box: tuple[int, int, int, int] | None = None
-
-    def __post_init__(self) -> None:
-        frames, numbers = self.frames, self.frame_numbers
-        if (
-            not isinstance(frames, np.ndarray)
-            or frames.dtype != np.uint8
-            or frames.ndim != 3
-        ):
-            raise ValueError(
-                "ClipFrames.frames must be a uint8 array (N, H, W) of grayscale "
-                f"frames, got {getattr(frames, 'dtype', type(frames))} "
-                f"{getattr(frames, 'shape', '')}"
-            )
-        if not isinstance(numbers, np.ndarray) or numbers.shape != (len(frames),):
-            raise ValueError(
-                f"ClipFrames.frame_numbers must be an array of {len(frames)} frame "
-                f"numbers (one per frame), got shape {getattr(numbers, 'shape', None)}"
-            )
-        if np.any(np.diff(numbers) < 0):
-            raise ValueError(
-                f"ClipFrames.frame_numbers must be in time order: {numbers}"
-            )
-
-    def position(self, frame_number: int) -> int:
-        """Index in ``frames`` of the (first) frame with this absolute number."""
-        hits = np.flatnonzero(self.frame_numbers == frame_number)
-        if not len(hits):
-            raise KeyError(
-                f"frame {frame_number} is not among this clip's frames "
-                f"{self.frame_numbers.tolist()}; sample with a strategy that keeps "
-                "it (onset_apex, onset_apex_offset or all in parameters_preprocessing.yml)"
-            )
-        return int(hits[0])
-
-    @property
-    def apex_frame(self) -> np.ndarray:
-        """The apex frame (every sampling strategy keeps it)."""
-        return self.frames[self.position(self.apex)]
-
-
-def _write_npz(arrays: dict[str, np.ndarray], compress: bool) -> bytes:
-    buffer = io.BytesIO()
-    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, array in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
-            info.compress_type = compression
-            with archive.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
-    return buffer.getvalue()
 
 
 def _memory_mapped(path: Path, archive: zipfile.ZipFile, member: str) -> np.ndarray:
@@ -191,7 +119,7 @@ class ClipFramesDataset(AbstractDataset[ClipFrames, ClipFrames]):
             arrays["crop_box"] = np.asarray(data.crop_box, dtype=np.int64)
         self._filepath.parent.mkdir(parents=True, exist_ok=True)
         # Not atomic: SealedPartitionedDataset marks a folder left half-written.
-        self._filepath.write_bytes(_write_npz(arrays, self._compress))
+        self._filepath.write_bytes(npz_bytes(arrays, self._compress))
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from me_emotion.pipelines.face_detection.clahe import apply_clahe
-from me_emotion.pipelines.face_detection.crop import crop_and_resize, square_crop_box
-from me_emotion.pipelines.face_detection.haar import positions_to_try
+from me_emotion.core.clahe import apply_clahe
+from me_emotion.core.crop import crop_and_resize, square_crop_box
+from me_emotion.core.haar import positions_to_try
 from me_emotion.pipelines.face_detection.nodes import (
     BOX_COLUMNS,
     REJECT_COLUMNS,

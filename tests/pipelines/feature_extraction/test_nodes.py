@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.core.clip_frames import ClipFrames
 from me_emotion.fingerprint import Fingerprinted
 from me_emotion.pipelines.feature_extraction.nodes import (
     EMBEDDING_COLUMNS,

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from me_emotion.datasets.clip_frames import ClipFrames
-from me_emotion.pipelines.feature_extraction.augmentation import model_images
-from me_emotion.pipelines.feature_extraction.nodes import EMBEDDING_COLUMNS
+from me_emotion.core.augmentation import model_images
+from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.vgg16 import EMBEDDING_COLUMNS
 from me_emotion.pipelines.training.inputs import (
     ACTION_UNITS,
     ModelInputs,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from me_emotion.pipelines.training import architectures
+from me_emotion.core import architectures
 
 CLASSES = {
     "casme2": ["happiness", "disgust", "surprise", "repression", "others"],

@@ -22,23 +22,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.datasets.clip_frames import ClipFrames
-from me_emotion.fingerprint import Fingerprinted, fingerprint, fingerprint_of
-from me_emotion.parameters import check_parameter_keys
-from me_emotion.pipelines.preprocessing.nodes import clip_partition
-from me_emotion.prefetch import prefetched, worker_count
-from me_emotion.progress import ProgressLog
-
-from .clahe import apply_clahe
-from .contact_sheet import draw_sheet
-from .crop import crop_and_resize, square_crop_box
-from .haar import (
+from me_emotion.core.clahe import apply_clahe
+from me_emotion.core.clip_frames import ClipFrames, clip_partition
+from me_emotion.core.crop import crop_and_resize, square_crop_box
+from me_emotion.core.haar import (
     HaarSettings,
     cascade_path,
     find_face,
     frames_without_face,
     load_cascade,
 )
+from me_emotion.fingerprint import Fingerprinted, fingerprint, fingerprint_of
+from me_emotion.parameters import check_parameter_keys
+from me_emotion.prefetch import prefetched, worker_count
+from me_emotion.progress import ProgressLog
+
+from .contact_sheet import draw_sheet
 
 logger = logging.getLogger(__name__)
 

@@ -16,15 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.datasets.clip_frames import ClipFrames
-from me_emotion.fingerprint import file_identity, fingerprint, fingerprint_of
-from me_emotion.prefetch import computed_ahead, worker_count
-from me_emotion.progress import ProgressLog
-
-from .augmentation import model_images
-from .flow import FLOW_CHANNELS, flow_features
-from .vgg16 import (
-    EMBEDDING_SIZE,
+from me_emotion.core.augmentation import model_images
+from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.flow import FLOW_CHANNELS, flow_features
+from me_emotion.core.vgg16 import (
+    EMBEDDING_COLUMNS,
     build_vgg16,
     infer_batch,
     resolve_execution,
@@ -32,10 +28,12 @@ from .vgg16 import (
     resolve_weights,
     vgg_input,
 )
+from me_emotion.fingerprint import file_identity, fingerprint, fingerprint_of
+from me_emotion.prefetch import computed_ahead, worker_count
+from me_emotion.progress import ProgressLog
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_COLUMNS = [f"vgg_{i:03d}" for i in range(EMBEDDING_SIZE)]
 KEY_COLUMNS = [
     "dataset",
     "subject",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.core.clip_frames import ClipFrames, clip_partition
 from me_emotion.fingerprint import Fingerprinted, fingerprint
 from me_emotion.parameters import check_parameter_keys
 from me_emotion.prefetch import prefetched, worker_count
@@ -31,11 +31,6 @@ logger = logging.getLogger(__name__)
 
 PARAMETERS_FILE = "conf/base/parameters_preprocessing.yml"
 _MAX_LISTED = 5
-
-
-def clip_partition(subject: str, clip: str) -> str:
-    """Partition id of a clip in ``sampled_frames`` and ``face_crops``."""
-    return f"{subject}/{clip}"
 
 
 def check_params(params: dict[str, Any], section: str) -> None:

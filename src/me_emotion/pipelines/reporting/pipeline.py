@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from kedro.pipeline import Node, Pipeline
 
+from me_emotion.core.releases import DATASETS
+
 from .nodes import (
     build_result_tables,
     plot_confusion_matrices,
@@ -121,7 +123,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return data_source_pipeline() + results_pipeline()
 
 
-def create_composite_pipeline(datasets: Sequence[str] = ("casme2", "samm")) -> Pipeline:
+def create_composite_pipeline(datasets: Sequence[str] = DATASETS) -> Pipeline:
     """The composite evaluation's report, describing every dataset it joins.
 
     Reads ``composite.metrics`` / ``composite.confusion_matrices`` and each

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
 
-from me_emotion.pipelines.feature_extraction.vgg16 import dtype_policy
+from me_emotion.core.vgg16 import dtype_policy
 
 logger = logging.getLogger(__name__)
 

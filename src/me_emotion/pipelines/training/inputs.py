@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.datasets.clip_frames import ClipFrames
-from me_emotion.pipelines.feature_extraction.augmentation import model_images
-from me_emotion.pipelines.feature_extraction.nodes import EMBEDDING_COLUMNS
+from me_emotion.core.augmentation import image_settings, model_images
+from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.flow import FLOW_CHANNELS
+from me_emotion.core.vgg16 import EMBEDDING_COLUMNS
 from me_emotion.progress import ProgressLog
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 # FACS action units 1..64: the multi-hot vocabulary of annotated AUs. Fixed, so
 # nothing about it is fitted; codes outside it are logged and ignored.
 ACTION_UNITS = tuple(f"AU{i}" for i in range(1, 65))
-FLOW_CHANNELS = ("u", "v", "magnitude", "strain")
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,22 +183,6 @@ def check_every_class_has_clips(inputs: ModelInputs) -> None:
         )
 
 
-def _image_params(
-    params: dict[str, Any], feature_params: dict[str, Any]
-) -> dict[str, int]:
-    """The image branch's size and border; a null border scales the feature stage's."""
-    size = int(params["image"]["size"])
-    border = params["image"].get("border_px")
-    if border is None:
-        fe = feature_params["image"]
-        border = (
-            max(1, round(int(fe["border_px"]) * size / int(fe["size"])))
-            if int(fe["border_px"])
-            else 0
-        )
-    return {"size": size, "border_px": int(border)}
-
-
 def _load(
     face_crops: dict[str, Callable[[], ClipFrames]], partition: str
 ) -> ClipFrames:
@@ -274,7 +258,7 @@ def assemble_inputs(  # noqa: PLR0917 - the node's inputs, passed on as they com
         .sort_values(["partition", "aug_id", "position"])
         .reset_index(drop=True)
     )
-    image = _image_params(params, feature_params)
+    image = image_settings(params, feature_params)
     images = np.zeros((len(samples), image["size"], image["size"]), np.uint8)
     progress = ProgressLog(
         f"{dataset} assemble_model_inputs ({image['size']} px images)",

@@ -30,12 +30,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from me_emotion.pipelines.feature_extraction.vgg16 import resolve_precision
+from me_emotion.core import architectures
+from me_emotion.core.flow import FLOW_CHANNELS
+from me_emotion.core.vgg16 import resolve_precision
 
-from . import architectures
 from .au_enhanced import AuEnhancedClassifier
 from .fitting import KerasTrainer, balanced_sample_weights, class_scores, fit_estimator
-from .inputs import ACTION_UNITS, FLOW_CHANNELS, ModelInputs
+from .inputs import ACTION_UNITS, ModelInputs
 from .protocols import FINAL, Fold, iter_folds
 
 logger = logging.getLogger(__name__)

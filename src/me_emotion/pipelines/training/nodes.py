@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.datasets.clip_frames import ClipFrames
+from me_emotion.core.clip_frames import ClipFrames
 from me_emotion.parameters import check_parameter_keys
 
 from .inputs import (

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
+from me_emotion.core.releases import DATASETS
+
 from .models import KERAS_MODELS, MODELS
 from .nodes import (
     assemble_model_inputs,
@@ -106,7 +108,7 @@ def create_pipeline(**kwargs) -> Pipeline:
 
 
 def create_composite_pipeline(
-    datasets: tuple[str, ...] = ("casme2", "samm"),
+    datasets: tuple[str, ...] = DATASETS,
 ) -> Pipeline:
     """CASME-II + SAMM joined (3 classes, dataset-prefixed subjects), evaluated by LOSO.
 

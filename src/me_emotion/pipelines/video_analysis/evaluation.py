@@ -21,11 +21,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
+from me_emotion.core.releases import DATASETS
+
 logger = logging.getLogger(__name__)
 
 KINDS = ("micro", "macro")
 CLASSES3 = ("negative", "positive", "surprise")
-RECOGNITION_MODELS = ("casme2", "samm")
+RECOGNITION_MODELS = DATASETS
 POOLED = "ALL"
 INTERVAL_COLUMNS = ("video", "onset_frame", "offset_frame", "kind")
 TRUTH_COLUMNS = ("video", "event", "onset_frame", "offset_frame")

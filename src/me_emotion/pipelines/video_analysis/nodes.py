@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
+from me_emotion.core.clahe import apply_clahe
+from me_emotion.core.crop import crop_and_resize, square_crop_box
+from me_emotion.core.releases import DATASETS
 from me_emotion.datasets.video_files import VideoReadError, VideoSource
-from me_emotion.pipelines.face_detection.clahe import apply_clahe
-from me_emotion.pipelines.face_detection.crop import crop_and_resize, square_crop_box
 from me_emotion.pipelines.training.nodes import resolve_training_params
 from me_emotion.progress import ProgressLog
 
@@ -42,7 +43,7 @@ from .tracking import FaceTracker, make_detector, tracking_scale
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAMESPACES = ("casme2", "samm")
+MODEL_NAMESPACES = DATASETS
 CLASS3 = ("negative", "positive", "surprise", "others")
 TRACK_COLUMNS = ["video", "frame", "time_s", "face", "x", "y", "width", "height", "how"]
 INDEX_COLUMNS = [

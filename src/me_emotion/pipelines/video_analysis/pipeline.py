@@ -8,6 +8,8 @@ gets the inputs it was trained on.
 
 from kedro.pipeline import Node, Pipeline
 
+from me_emotion.core.releases import DATASETS
+
 from .nodes import (
     classify_intervals,
     compute_spotting_signals,
@@ -23,7 +25,7 @@ from .report import draw_timelines, render_video_report
 
 MODEL_INPUTS = {
     f"{namespace}.keras_model_{model}"
-    for namespace in ("casme2", "samm")
+    for namespace in DATASETS
     for model in ("hybrid_micronet", "flow_cnn")
 }
 SHARED_INPUTS = MODEL_INPUTS | {"casme2.data_source", "samm.data_source"}

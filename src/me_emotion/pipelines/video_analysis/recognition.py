@@ -16,17 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from me_emotion.pipelines.feature_extraction.augmentation import model_images
-from me_emotion.pipelines.feature_extraction.flow import flow_features
-from me_emotion.pipelines.feature_extraction.vgg16 import (
+from me_emotion.core import architectures
+from me_emotion.core.augmentation import image_settings, model_images
+from me_emotion.core.flow import FLOW_CHANNELS, flow_features
+from me_emotion.core.vgg16 import (
     build_vgg16,
     embed,
     resolve_execution,
-)
-from me_emotion.pipelines.training import architectures
-from me_emotion.pipelines.training.inputs import (
-    FLOW_CHANNELS,
-    _image_params,  # noqa: PLC2701 - the training stage's own image sizing
 )
 
 RECOGNITION_MODELS = ("hybrid_micronet", "flow_cnn")
@@ -74,7 +70,7 @@ def hybrid_probabilities(
         int(features["batch_size"]),
         resolve_execution(features["execution"]),
     )
-    small = model_images(flat, "video", 0, identity, _image_params(training, features))
+    small = model_images(flat, "video", 0, identity, image_settings(training, features))
     probabilities = model.predict(
         {
             architectures.IMAGE_INPUT: small[..., None].astype(np.float32),

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from me_emotion.pipelines.face_detection.haar import (
+from me_emotion.core.haar import (
     HaarSettings,
     cascade_path,
     detect_faces_in,

@@ -3,8 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from me_emotion.pipelines.feature_extraction import vgg16
-from me_emotion.pipelines.feature_extraction.vgg16 import (
+from me_emotion.core.vgg16 import (
     build_vgg16,
     embed,
     resolve_execution,
@@ -12,6 +11,7 @@ from me_emotion.pipelines.feature_extraction.vgg16 import (
     resolve_weights,
     vgg_input,
 )
+from me_emotion.core import vgg16
 
 
 @pytest.fixture

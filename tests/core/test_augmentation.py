@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from me_emotion.pipelines.feature_extraction.augmentation import (
+from me_emotion.core.augmentation import (
     IDENTITY,
     apply_augmentation,
     augmentation_for,

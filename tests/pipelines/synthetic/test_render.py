@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
-from me_emotion.synthetic.expressions import LANDMARKS, RECIPES, au_points
-from me_emotion.synthetic.render import (
+from me_emotion.pipelines.synthetic.expressions import LANDMARKS, RECIPES, au_points
+from me_emotion.pipelines.synthetic.render import (
     SubjectLook,
     bump,
     clip_renderer,

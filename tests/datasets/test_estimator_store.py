@@ -13,13 +13,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from me_emotion.datasets.clip_frames import _write_npz
-from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
-from me_emotion.pipelines.training.estimator_store import (
+from me_emotion.datasets.estimator_store import (
     SafeEstimatorDataset,
     dumps,
     loads,
 )
+from me_emotion.datasets.npz import npz_bytes
+from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
 from me_emotion.pipelines.training.fitting import class_scores
 
 
@@ -58,7 +58,7 @@ def _tampered(data: bytes, replace: tuple[str, str]) -> bytes:
         arrays = {name: archive[name] for name in archive.files}
     state = str(arrays["__state__"]).replace(*replace)
     arrays["__state__"] = np.array(state)
-    return _write_npz(arrays, compress=True)
+    return npz_bytes(arrays, compress=True)
 
 
 @pytest.mark.parametrize(

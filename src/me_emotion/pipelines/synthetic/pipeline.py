@@ -7,9 +7,11 @@ One modular pipeline, instantiated per layout with the namespaces
 
 from kedro.pipeline import Node, Pipeline
 
+from me_emotion.core.releases import DATASETS
+
 from .nodes import describe_release, plan_release, render_frames, write_coding_sheet
 
-RELEASES = ("casme2", "samm")
+RELEASES = DATASETS
 
 
 def create_release_pipeline() -> Pipeline:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from me_emotion.datasets.packaged_faces import PHOTOGRAPHS
-from me_emotion.synthetic.video import (
+from me_emotion.pipelines.synthetic.video import (
     CLASS3,
     DISTRACTORS,
     GROUND_TRUTH_COLUMNS,

@@ -3,7 +3,7 @@
 Every builder is a function of its hyper-parameters and returns an uncompiled
 ``keras.Model`` made of built-in Keras layers only (no ``Lambda``, no custom
 layer), so a saved ``.keras`` file loads with Keras' ``safe_mode=True``.
-Build under :func:`me_emotion.pipelines.feature_extraction.vgg16.dtype_policy`
+Build under :func:`me_emotion.core.vgg16.dtype_policy`
 to train in ``mixed_bfloat16``; every softmax output is float32 regardless.
 
 HybridMicroNet, as the method describes it, and where it is vague:

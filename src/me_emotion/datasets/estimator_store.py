@@ -34,7 +34,7 @@ from kedro.io import AbstractDataset, DatasetError
 from sklearn.base import BaseEstimator
 from sklearn.tree._tree import Tree
 
-from me_emotion.datasets.clip_frames import _write_npz
+from me_emotion.datasets.npz import npz_bytes
 
 FORMAT = "me_emotion.estimator/1"
 _ALLOWED_MODULES = ("sklearn.", "me_emotion.")
@@ -163,7 +163,7 @@ def dumps(estimator: BaseEstimator) -> bytes:
         "estimator": encoder.encode(estimator),
     }
     arrays = {**encoder.arrays, _STATE: np.array(json.dumps(state, sort_keys=True))}
-    return _write_npz(arrays, compress=True)
+    return npz_bytes(arrays, compress=True)
 
 
 def loads(data: bytes) -> BaseEstimator:
@@ -182,7 +182,7 @@ class SafeEstimatorDataset(AbstractDataset[BaseEstimator, BaseEstimator]):
     Example catalog entry::
 
         "{namespace}.sklearn_model_{model}":
-          type: me_emotion.pipelines.training.estimator_store.SafeEstimatorDataset
+          type: me_emotion.datasets.estimator_store.SafeEstimatorDataset
           filepath: data/06_models/{namespace}/{model}.estimator.npz
     """
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from me_emotion.core.releases import DATASETS
+
 CASME2_HEADER = [
     "Subject",
     "Filename",
@@ -52,7 +54,7 @@ SAMM_PREAMBLE = [
     "Duration = Offset Frame - Onset Frame + 1 (frames at 200 fps).",
     "",
 ]
-LAYOUTS = ("casme2", "samm")
+LAYOUTS = DATASETS
 
 
 def check_layout(layout: str) -> None:

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from me_emotion.pipelines.feature_extraction.flow import (
+from me_emotion.core.flow import (
     dense_flow,
     flow_features,
     optical_strain,

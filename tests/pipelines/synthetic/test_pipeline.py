@@ -14,7 +14,7 @@ import pytest
 
 from me_emotion.datasets import SpreadsheetGridDataset
 from me_emotion.datasets.frame_tree import list_frame_tree
-from me_emotion.synthetic.nodes import plan_release
+from me_emotion.pipelines.synthetic.nodes import plan_release
 from tests.conftest import make_project_copy, run_pipeline
 
 LAYOUTS = ("casme2", "samm")
@@ -54,7 +54,7 @@ def shared_params():
     import yaml  # noqa: PLC0415
 
     params = yaml.safe_load(
-        (Path(__file__).parents[2] / "conf/base/parameters_synthetic.yml").read_text()
+        (Path(__file__).parents[3] / "conf/base/parameters_synthetic.yml").read_text()
     )
     return {**params["synthetic"], "size": "tiny"}
 
@@ -64,7 +64,7 @@ def release_params():
     import yaml  # noqa: PLC0415
 
     params = yaml.safe_load(
-        (Path(__file__).parents[2] / "conf/base/parameters_synthetic.yml").read_text()
+        (Path(__file__).parents[3] / "conf/base/parameters_synthetic.yml").read_text()
     )
     return {layout: params[f"synthetic_{layout}"]["release"] for layout in LAYOUTS}
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from kedro_datasets.tensorflow import TensorFlowModelDataset
 
-from me_emotion.pipelines.training.architectures import (
+from me_emotion.core.architectures import (
     build_ann,
     build_cnn,
     build_flow_cnn,

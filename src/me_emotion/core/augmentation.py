@@ -114,3 +114,23 @@ def model_images(
             for crop in crops
         ]
     )
+
+
+def image_settings(
+    params: dict[str, Any], feature_params: dict[str, Any]
+) -> dict[str, int]:
+    """The model image branch's size and border (training ``image`` block).
+
+    ``params`` is a training block, ``feature_params`` the feature stage's;
+    a null ``border_px`` scales the feature stage's border to this size.
+    """
+    size = int(params["image"]["size"])
+    border = params["image"].get("border_px")
+    if border is None:
+        fe = feature_params["image"]
+        border = (
+            max(1, round(int(fe["border_px"]) * size / int(fe["size"])))
+            if int(fe["border_px"])
+            else 0
+        )
+    return {"size": size, "border_px": int(border)}

