@@ -40,7 +40,6 @@ import time
 from pathlib import Path
 
 import psutil
-from vgg16_throughput import cpu_facts  # benchmarks/ is the script's folder
 
 PROJECT = Path(__file__).resolve().parents[1]
 TINY_SUBJECTS, TINY_CLIPS_PER_SUBJECT = 4, 4  # conf/base/parameters_synthetic.yml
@@ -79,6 +78,23 @@ QUICK_PARAMS = {
         },
     }
 }
+
+
+def cpu_facts() -> dict:
+    """CPU model, the vector / matrix flags the embeddings use, usable cores."""
+    first_cpu = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    info = {
+        key.strip(): value.strip()
+        for key, _, value in (line.partition(":") for line in first_cpu.splitlines())
+    }
+    return {
+        "cpu_model": info.get("model name", "unknown"),
+        "cpu_flags": sorted(
+            set(info.get("flags", "").split())
+            & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}
+        ),
+        "cores": len(os.sched_getaffinity(0)),
+    }
 
 
 def synthetic_params(scale: int) -> dict:
