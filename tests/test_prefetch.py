@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 import pytest
+from distributed import Client
+from distributed.worker import thread_state
 
-from me_emotion.prefetch import computed_ahead, prefetched, worker_count
+from me_emotion.prefetch import computed_ahead, map_tasks, prefetched, worker_count
 
 
 class Makers:
@@ -89,3 +92,79 @@ def test_computed_ahead_keeps_order_and_raises_the_producers_error():
     assert next(items) == 1
     with pytest.raises(ValueError, match="sub01/EP01"):
         next(items)
+
+
+def test_map_tasks_without_dask_is_a_plain_ordered_map():
+    assert map_tasks(lambda x: x * 10, [3, 1, 2]) == [30, 10, 20]
+
+    def failing(x: int) -> int:
+        raise KeyError(f"fold {x}")
+
+    with pytest.raises(KeyError, match="fold 1"):
+        map_tasks(failing, [1, 2])
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    with Client(
+        processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None
+    ) as client:
+        yield client
+
+
+def _task_key(value: str) -> tuple[str, str]:
+    """``value`` and the key of the cluster task computing it ('' outside one)."""
+    return value, str(getattr(thread_state, "key", ""))
+
+
+def _prefetch_inside_a_task(n: int) -> tuple[list, str]:
+    makers = {f"clip{i:02d}": partial(_task_key, f"c{i}") for i in range(n)}
+    lazy = prefetched(makers, workers=1)  # on a worker: the cluster, whatever workers
+    return [lazy[key]() for key in sorted(lazy)], _task_key("")[1]
+
+
+def test_on_a_dask_worker_prefetched_partitions_are_cluster_tasks(dask_client):
+    results, outer = dask_client.submit(_prefetch_inside_a_task, 6).result()
+    assert [value for value, _ in results] == [f"c{i}" for i in range(6)]
+    keys = {key for _, key in results}
+    assert len(keys) == 6 and outer not in keys and "" not in keys  # one task each
+
+
+def _folds_inside_a_task(items: list[int]) -> list[tuple[str, str]]:
+    def fold(x: int) -> tuple[str, str]:
+        if x < 0:
+            raise ValueError(f"fold {x} has no test subject")
+        return _task_key(str(x * x))
+
+    return map_tasks(fold, items)
+
+
+def test_on_a_dask_worker_map_tasks_runs_each_item_as_a_task(dask_client):
+    results = dask_client.submit(_folds_inside_a_task, [3, 1, 2, 5]).result()
+    assert [value for value, _ in results] == ["9", "1", "4", "25"]  # input order
+    assert len({key for _, key in results}) == 4
+    with pytest.raises(ValueError, match="fold -1 has no test subject"):
+        dask_client.submit(_folds_inside_a_task, [2, -1, 4]).result()
+
+
+class _Renderer:
+    """Holds a lock: cannot be sent to another process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def frame(self, number: int) -> tuple[str, str]:
+        with self._lock:
+            return _task_key(f"f{number}")
+
+
+def _prefetch_unpicklable_inside_a_task(n: int) -> list:
+    renderer = _Renderer()
+    makers = {f"f{i:02d}": partial(renderer.frame, i) for i in range(n)}
+    lazy = prefetched(makers, workers=2)
+    return [lazy[key]() for key in sorted(lazy)]
+
+
+def test_makers_that_do_not_pickle_stay_on_local_threads(dask_client):
+    results = dask_client.submit(_prefetch_unpicklable_inside_a_task, 4).result()
+    assert results == [(f"f{i}", "") for i in range(4)]  # no cluster task ran them

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 from concurrent.futures import ThreadPoolExecutor
 
 from me_emotion.progress import ProgressLog
@@ -24,3 +25,13 @@ def test_logs_periodic_lines_with_the_time_left(caplog):
     lines = [record.getMessage() for record in caplog.records]
     assert lines[0].startswith("samm sample_frames: 1/3 clips") and "s left" in lines[0]
     assert lines[-1].startswith("samm sample_frames: 3/3 clips in")
+
+
+def test_a_copy_sent_to_a_dask_worker_pickles_and_stays_silent(caplog):
+    progress = ProgressLog("casme2 sample_frames", total=1, every_s=0)
+    copy = pickle.loads(pickle.dumps(progress))
+    with caplog.at_level(logging.INFO):
+        copy.step()  # the worker's copy: would log "1/1 clips" if it were the original
+    assert copy.done == 1 and caplog.records == []
+    progress.step()
+    assert "1/1 clips in" in caplog.text

@@ -39,6 +39,21 @@ class ProgressLog:
     def done(self) -> int:
         return self._done
 
+    def __getstate__(self) -> dict:
+        """A copy sent to a Dask worker with a clip task: counts, never logs.
+
+        Each worker would count only its own clips; the node's log says when
+        the whole stage is done.
+        """
+        state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
+        state["_every_s"] = float("inf")
+        state["_total"] = float("inf")
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def step(self) -> None:
         """Count one clip done; log if it is the last or ``every_s`` has passed."""
         with self._lock:
