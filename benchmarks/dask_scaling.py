@@ -65,9 +65,9 @@ QUICK_MODELS = {  # the test suite's tiny models (tests/pipelines/training/conft
     "au_enhanced": {"n_clusters": 2, "n_components": 2},
 }
 QUICK_PARAMS = {
+    "vgg16_weights": None,  # the catalog's casme2.vgg16_weights: random weights
     "casme2": {
         "feature_extraction": {
-            "vgg16_weights": None,
             "image": {"size": 32, "border_px": 1},
             "flow": {"method": "farneback", "grid": 8},
         },

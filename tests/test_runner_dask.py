@@ -19,9 +19,9 @@ from .conftest import make_project_copy, run_pipeline
 from .pipelines.training.conftest import TINY_MODELS
 
 TINY_RUN = {
+    "vgg16_weights": None,  # the catalog's casme2.vgg16_weights: random weights
     "casme2": {
         "feature_extraction": {
-            "vgg16_weights": None,
             "image": {"size": 32, "border_px": 1},
             "flow": {"method": "farneback", "grid": 8},
         },

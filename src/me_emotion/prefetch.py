@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -87,11 +88,17 @@ def map_tasks(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     client = cluster_client() if len(items) > 1 else None
     if client is None:
         return [function(item) for item in items]
-    futures = client.map(function, items, pure=False)
+    futures = client.map(partial(_pickled_result, function), items, pure=False)
     try:
-        return waited_for(futures, client)
+        return [pickle.loads(result) for result in waited_for(futures, client)]
     finally:
         client.cancel(futures)
+
+
+def _pickled_result(function: Callable[[T], R], item: T) -> bytes:
+    # Results cross the cluster as plain pickles: distributed's own Keras
+    # serializer predates Keras 3 and fails on a fitted model (a fold's result).
+    return pickle.dumps(function(item), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def worker_count(workers: int | None) -> int:
