@@ -32,7 +32,13 @@ def dataset_pipeline(dataset: str) -> Pipeline:
         + training.create_pipeline()
         + reporting.create_pipeline()
     )
-    return Pipeline(stages, namespace=dataset)
+    return Pipeline(
+        stages,
+        namespace=dataset,
+        # shared by both datasets: the composite clips each featurises
+        inputs={"composite_list"},
+        parameters={"params:composite.labels"},
+    )
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -3,6 +3,7 @@
 from .arrays import ArraysDataset
 from .checked_image import CheckedImageDataset
 from .clip_frames import ClipFrames, ClipFramesDataset
+from .composite_list import CompositeListDataset
 from .frame_tree import FrameTree, FrameTreeDataset, frame_number
 from .image import OpenCVImageDataset
 from .packaged_faces import PackagedFacePhotosDataset
@@ -21,6 +22,7 @@ __all__ = [
     "CheckedImageDataset",
     "ClipFrames",
     "ClipFramesDataset",
+    "CompositeListDataset",
     "FrameTree",
     "FrameTreeDataset",
     "OpenCVImageDataset",

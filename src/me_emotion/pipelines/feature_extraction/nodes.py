@@ -18,6 +18,7 @@ import pandas as pd
 
 from me_emotion.core.augmentation import model_images
 from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.composite import composite_clip_labels
 from me_emotion.core.flow import FLOW_CHANNELS, flow_features
 from me_emotion.core.vgg16 import (
     EMBEDDING_COLUMNS,
@@ -50,18 +51,51 @@ KEY_COLUMNS = [
 ]
 
 
-def _clips_to_use(face_boxes: pd.DataFrame, labelled_only: bool) -> pd.DataFrame:
-    """The cropped clips to featurise (those in the class set when ``labelled_only``)."""
+def select_composite_clips(
+    clip_index: pd.DataFrame,
+    composite_list: pd.DataFrame | None,
+    labels_params: dict[str, Any],
+) -> pd.DataFrame:
+    """This dataset's clips of the MEGC 2019 composite (``subject``, ``clip``).
+
+    Featurised even when outside the dataset's own class set (SAMM's disgust,
+    fear and sadness), so the composite gets every clip it lists or maps.
+    """
+    dataset = str(clip_index["dataset"].iloc[0]) if len(clip_index) else "(empty)"
+    if composite_list is not None:
+        composite_list = composite_list[
+            composite_list["dataset"].str.strip().str.lower() == dataset
+        ]
+    labels, _ = composite_clip_labels(
+        {dataset: clip_index}, composite_list, labels_params
+    )
+    return labels[["subject", "clip"]]
+
+
+def _clips_to_use(
+    face_boxes: pd.DataFrame,
+    labelled_only: bool,
+    composite_clips: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The cropped clips to featurise: with ``labelled_only``, those in the class
+    set or in the composite."""
     clips = face_boxes.sort_values("partition")
     if labelled_only:
-        skipped = int(clips["label"].isna().sum())
+        keep = clips["label"].notna()
+        if composite_clips is not None and len(composite_clips):
+            wanted = set(zip(composite_clips["subject"], composite_clips["clip"]))
+            keep |= pd.Series(
+                [key in wanted for key in zip(clips["subject"], clips["clip"])],
+                index=clips.index,
+            )
+        skipped = int((~keep).sum())
         if skipped:
             logger.info(
-                "%d clip(s) outside the class set are not featurised "
-                "(labelled_only: true in parameters_feature_extraction.yml)",
+                "%d clip(s) outside the class set and the composite are not "
+                "featurised (labelled_only: true in parameters_feature_extraction.yml)",
                 skipped,
             )
-        clips = clips[clips["label"].notna()]
+        clips = clips[keep]
     return clips
 
 
@@ -171,6 +205,7 @@ def embed_face_crops(
     face_boxes: pd.DataFrame,
     params: dict[str, Any],
     previous: pd.DataFrame | None = None,
+    composite_clips: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """VGG-16 embeddings of every cropped frame, original and augmented.
 
@@ -186,13 +221,15 @@ def embed_face_crops(
             ``seed``, ``labelled_only``, ``image`` (size, border_px),
             ``augmentation``.
         previous: this output as the last run left it (None if absent).
+        composite_clips: the dataset's composite clips (``subject``, ``clip``),
+            featurised even outside the class set.
 
     Returns:
         One row per (clip, frame, ``aug_id``): keys, the weights and precision
         used, the clip's fingerprint and the 512 features ``vgg_000..vgg_511``
         (float32), in clip, ``aug_id``, frame order.
     """
-    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
+    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]), composite_clips)
     clips = _with_fingerprints(clips, face_crops, _embedding_settings(params))
     reused = _reusable(previous, clips)
     todo = clips[~clips["partition"].isin(set(reused["partition"]))]
@@ -293,6 +330,7 @@ def extract_flow_features(
     face_boxes: pd.DataFrame,
     params: dict[str, Any],
     previous: dict[str, np.ndarray] | None = None,
+    composite_clips: pd.DataFrame | None = None,
 ) -> dict[str, np.ndarray]:
     """Onset->apex optical flow of every cropped clip, on a small grid.
 
@@ -309,7 +347,7 @@ def extract_flow_features(
         partition, label, flow_from, flow_to, clip_fingerprint``.
     """
     flow_params = params["flow"]
-    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
+    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]), composite_clips)
     clips = _with_fingerprints(clips, face_crops, {"flow": flow_params})
     reused = _previous_flows(previous, clips)
     todo = [p for p in clips["partition"] if p not in reused]

@@ -12,6 +12,7 @@ from kedro.pipeline import Node, Pipeline
 
 from me_emotion.core.releases import DATASETS
 
+from .composite import clip_labels_pipeline, figures_pipeline
 from .models import KERAS_MODELS, MODELS
 from .nodes import (
     assemble_model_inputs,
@@ -113,20 +114,18 @@ def create_composite_pipeline(
     """CASME-II + SAMM joined (3 classes, dataset-prefixed subjects), evaluated by LOSO.
 
     Reads each dataset's features (``casme2.vgg_embeddings`` ...), which the
-    ``casme2`` and ``samm`` pipelines write; labels come from
-    ``params:composite.training`` (``classes``, ``class_map``).
+    ``casme2`` and ``samm`` pipelines write; membership and labels come from
+    ``composite.clip_labels`` (``composite.py``).
     """
     parts = [
         Pipeline(
             assemble_pipeline(),
             inputs={
-                name: f"{dataset}.{name}"
-                for name in (
-                    "clip_index",
-                    "vgg_embeddings",
-                    "flow_features",
-                    "face_crops",
-                )
+                "clip_index": f"composite.labelled_clip_index_{dataset}",
+                **{
+                    name: f"{dataset}.{name}"
+                    for name in ("vgg_embeddings", "flow_features", "face_crops")
+                },
             },
             parameters={
                 "params:feature_extraction": f"params:{dataset}.feature_extraction",
@@ -147,6 +146,9 @@ def create_composite_pipeline(
             )
         ]
     )
-    return sum(parts, Pipeline([])) + Pipeline(
-        join + evaluation_pipeline(), namespace="composite"
+    return (
+        clip_labels_pipeline(datasets)
+        + sum(parts, Pipeline([]))
+        + Pipeline(join + evaluation_pipeline(), namespace="composite")
+        + figures_pipeline()
     )
