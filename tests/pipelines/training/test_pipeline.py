@@ -260,7 +260,7 @@ def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
     _check_a_list_decides_the_composite(tiny_project, params)
 
 
-def test_clip_labels_need_only_the_clip_indexes_and_the_list():
+def test_clip_labels_need_only_the_clip_indexes_and_the_list(context):
     """`kedro run --pipelines=composite --to-outputs=composite.clip_labels` is cheap."""
     cheap = pipelines["composite"].to_outputs("composite.clip_labels")
     assert [n.name for n in cheap.nodes] == ["composite.build_clip_labels"]
