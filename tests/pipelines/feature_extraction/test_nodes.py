@@ -134,6 +134,9 @@ def test_samm_negatives_outside_its_five_classes_are_composite_clips():
     )  # with a list: its own rows only, whatever the emotion
     chosen = select_composite_clips(index, listed, labels)
     assert list(zip(chosen["subject"], chosen["clip"])) == [("007", "007_3")]
+    # a dataset outside the composite runs on, with no composite clip
+    other = select_composite_clips(index.assign(dataset="smic"), None, labels)
+    assert other.empty
 
 
 def test_partition_missing_from_the_crops(crops_and_boxes):

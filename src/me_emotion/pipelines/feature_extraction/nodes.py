@@ -61,11 +61,19 @@ def select_composite_clips(
     Featurised even when outside the dataset's own class set (SAMM's disgust,
     fear and sadness), so the composite gets every clip it lists or maps.
     """
-    dataset = str(clip_index["dataset"].iloc[0]) if len(clip_index) else "(empty)"
+    if not len(clip_index):
+        return pd.DataFrame(columns=["subject", "clip"])
+    dataset = str(clip_index["dataset"].iloc[0])
     if composite_list is not None:
         composite_list = composite_list[
             composite_list["dataset"].str.strip().str.lower() == dataset
         ]
+    listed = composite_list is not None and len(composite_list) > 0
+    if not listed and dataset not in labels_params["class_maps"]:
+        logger.info(
+            "%s is not part of the composite (no class map, no list row)", dataset
+        )
+        return pd.DataFrame(columns=["subject", "clip"])
     labels, _ = composite_clip_labels(
         {dataset: clip_index}, composite_list, labels_params
     )
