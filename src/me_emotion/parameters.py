@@ -201,12 +201,17 @@ BLOCKS: dict[str, Block] = {
             "progress_every_s": NUMBER,
         },
     ),
+    "labels": Block(  # composite.labels
+        "conf/base/parameters_composite.yml", {"class_maps": MapOf(MapOf(str))}
+    ),
     "training": Block(
         "conf/base/parameters_training.yml",
         {
             "classes": ListOf(str),
             "class_map": (MapOf(str), type(None)),
-            "protocols": ListOf(Choice("paper_random_split", "loso", "composite")),
+            "protocols": ListOf(
+                Choice("paper_random_split", "loso", "composite", "cross_dataset")
+            ),
             "paper_random_split": {"test_size": NUMBER},
             "seed": int,
             "precision": PRECISION,

@@ -34,8 +34,14 @@ def dataset_pipeline(dataset: str) -> Pipeline:
         + evaluation.create_pipeline()
         + reporting.create_pipeline()
     )
-    # run metadata is one dataset shared by every namespace
-    return Pipeline(stages, namespace=dataset, inputs={reporting.RUN_ENVIRONMENT})
+    return Pipeline(
+        stages,
+        namespace=dataset,
+        # shared by every namespace: run metadata, and the composite clips each
+        # dataset featurises
+        inputs={reporting.RUN_ENVIRONMENT, "composite_list"},
+        parameters={"params:composite.labels"},
+    )
 
 
 def register_pipelines() -> dict[str, Pipeline]:

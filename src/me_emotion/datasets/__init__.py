@@ -3,6 +3,7 @@
 from .arrays import ArraysDataset
 from .checked_image import CheckedImageDataset
 from .clip_frames import ClipFrames, ClipFramesDataset
+from .composite_list import CompositeListDataset
 from .frame_tree import FrameTree, FrameTreeDataset, frame_number
 from .haar_cascade import HaarCascadeDataset
 from .image import OpenCVImageDataset
@@ -24,6 +25,7 @@ __all__ = [
     "CheckedImageDataset",
     "ClipFrames",
     "ClipFramesDataset",
+    "CompositeListDataset",
     "FrameTree",
     "FrameTreeDataset",
     "HaarCascadeDataset",

@@ -12,6 +12,7 @@ from me_emotion.pipelines.feature_extraction.nodes import (
     EMBEDDING_COLUMNS,
     embed_face_crops,
     extract_flow_features,
+    select_composite_clips,
 )
 
 PARAMS = {
@@ -134,6 +135,52 @@ def test_flow_starts_at_the_annotated_onset_the_sampled_window_missed(crops_and_
 def test_the_flow_node_reads_the_onset_apex_crops_not_the_sampled_window():
     (node,) = [n for n in create_pipeline().nodes if n.name == "extract_flow_features"]
     assert node.inputs[0] == "flow_crops"
+
+
+def test_composite_clips_are_featurised_outside_the_class_set(crops_and_boxes):
+    loaders, boxes = crops_and_boxes
+    composite = pd.DataFrame({"subject": ["sub02"], "clip": ["EP09"]})
+    flow = extract_flow_features(loaders, boxes, PARAMS, None, composite)
+    assert "sub02/EP09" in flow["partition"].tolist()
+    assert len(flow["partition"]) == 4
+    # without labelled_only every cropped clip is featurised anyway
+    everything = extract_flow_features(
+        loaders, boxes, {**PARAMS, "labelled_only": False}
+    )
+    assert len(everything["partition"]) == 4
+
+
+def test_samm_negatives_outside_its_five_classes_are_composite_clips():
+    index = pd.DataFrame(
+        {
+            "dataset": "samm",
+            "subject": ["006", "006", "007", "007", "007"],
+            "clip": ["006_1", "006_2", "007_1", "007_2", "007_3"],
+            "label": [None, None, None, "anger", "other"],  # five-class set
+            "emotion": ["Disgust", "Fear", "Sadness", "Anger", "Other"],
+        }
+    )
+    labels = {
+        "class_maps": {
+            "samm": {
+                "disgust": "negative",
+                "fear": "negative",
+                "sadness": "negative",
+                "anger": "negative",
+            }
+        }
+    }
+    chosen = select_composite_clips(index, None, labels)
+    assert chosen["clip"].tolist() == ["006_1", "006_2", "007_1", "007_2"]
+    listed = pd.DataFrame(
+        [["samm", "7", "007_3", "1"], ["casme2", "sub01", "EP01", "0"]],
+        columns=["dataset", "subject", "clip", "label"],
+    )  # with a list: its own rows only, whatever the emotion
+    chosen = select_composite_clips(index, listed, labels)
+    assert list(zip(chosen["subject"], chosen["clip"])) == [("007", "007_3")]
+    # a dataset outside the composite runs on, with no composite clip
+    other = select_composite_clips(index.assign(dataset="smic"), None, labels)
+    assert other.empty
 
 
 def test_partition_missing_from_the_crops(crops_and_boxes):

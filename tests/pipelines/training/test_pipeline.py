@@ -75,8 +75,12 @@ def test_one_node_per_model_and_the_composite_joins_both_datasets():
 def test_composite_parameters_map_to_three_classes(context):
     block = context.params["composite"]["training"]
     assert block["classes"] == ["negative", "positive", "surprise"]
-    assert set(block["class_map"].values()) == {"negative", "positive", "surprise"}
-    assert "composite" in block["protocols"]
+    assert block["class_map"] is None  # labels come from composite.clip_labels
+    maps = context.params["composite"]["labels"]["class_maps"]
+    assert set(maps) == {"casme2", "samm"}
+    for mapping in maps.values():
+        assert set(mapping.values()) == {"negative", "positive", "surprise"}
+    assert {"composite", "cross_dataset"} <= set(block["protocols"])
     assert (
         context.params["samm"]["training"]["models"]
         == context.params["casme2"]["training"]["models"]
@@ -110,6 +114,89 @@ def _check_outputs(project, namespace: str, protocols: set[str]) -> pd.DataFrame
     return metrics
 
 
+def _check_composite_tables(project) -> None:
+    """Class-map labels, 3-class counts, per-dataset figures, both transfer directions."""
+    reporting = project / "data/08_reporting/composite"
+    labels = pd.read_csv(
+        project / "data/05_model_input/composite/clip_labels.csv", dtype=str
+    )
+    assert set(labels["source"]) == {"class_map"}
+    samm = pd.read_parquet(project / "data/02_intermediate/samm/clip_index.parquet")
+    negatives = samm[samm["emotion"].str.lower().isin(["disgust", "fear", "sadness"])]
+    assert len(negatives)  # the tiny SAMM release has them: they reach the composite
+    samm_labels = labels[labels["dataset"] == "samm"]
+    assert set(negatives["clip"]) <= set(
+        samm_labels.loc[samm_labels["label"] == "negative", "clip"]
+    )
+    inputs = np.load(project / "data/05_model_input/composite/model_inputs.npz")
+    assert sorted(inputs["clip_name"].tolist()) == sorted(labels["clip"])
+    counts = pd.read_csv(reporting / "class_counts.csv").set_index("dataset")
+    assert counts.loc["all", "clips"] == len(labels)
+    assert counts.loc["samm", "negative"] == (samm_labels["label"] == "negative").sum()
+    figures = pd.read_csv(reporting / "figures_by_dataset.csv")
+    assert set(
+        zip(figures["protocol"], figures["train_dataset"], figures["test_dataset"])
+    ) == {
+        ("composite", "all", "casme2"),
+        ("composite", "all", "samm"),
+        ("cross_dataset", "casme2", "samm"),
+        ("cross_dataset", "samm", "casme2"),
+    }
+    assert figures[["uf1", "uar"]].notna().all().all()
+
+
+def _check_a_list_decides_the_composite(project, params) -> None:
+    """With a list file, membership follows it exactly, down to the model inputs."""
+    index = {
+        d: pd.read_parquet(project / f"data/02_intermediate/{d}/clip_index.parquet")
+        for d in ("casme2", "samm")
+    }
+    casme2, samm = index["casme2"], index["samm"]
+    fear = casme2[casme2["emotion"] == "fear"].iloc[0]  # in no class set or map
+    other = samm[samm["emotion"].str.lower() == "other"].iloc[0]
+    casme2_rest = casme2[casme2["emotion"] != "fear"][["subject", "clip"]].values
+    samm_rest = samm[samm["emotion"].str.lower() != "other"][["subject", "clip"]].values
+    rows = [
+        ["casme2", fear["subject"], fear["clip"], "0"],
+        *[["casme2", s, c, y] for (s, c), y in zip(casme2_rest, "120")],
+        ["samm", str(int(other["subject"])), other["clip"], "2"],  # unpadded subject
+        *[["samm", str(int(s)), c, y] for (s, c), y in zip(samm_rest, "010")],
+        ["samm", "99", "099_9_9", "0"],  # not in the release
+        ["smic", "s01", "s01_ne_01", "0"],
+    ]
+    list_file = project / "composite_list.csv"
+    pd.DataFrame(rows).to_csv(list_file, header=False, index=False)
+    (project / "conf/local/globals.yml").write_text(
+        f"composite_list_file: {list_file}\n"
+    )
+    features = [
+        f"{d}.{n}"
+        for d in ("casme2", "samm")
+        for n in ("select_composite_clips", "embed_face_crops", "extract_flow_features")
+    ]
+    run_pipeline(project, "__default__", extra_params=params, node_names=features)
+    run_pipeline(
+        project,
+        "composite",
+        extra_params=params,
+        to_outputs=["composite.model_inputs"],
+    )
+    labels = pd.read_csv(
+        project / "data/05_model_input/composite/clip_labels.csv", dtype=str
+    )
+    listed = pd.read_csv(list_file, header=None, dtype=str)
+    found = listed[listed[0].isin(["casme2", "samm"]) & (listed[2] != "099_9_9")]
+    assert sorted(labels["clip"]) == sorted(found[2])
+    assert set(labels["source"]) == {"official_list"}
+    assert labels.loc[labels["clip"] == fear["clip"], "label"].item() == "negative"
+    rejects = pd.read_csv(
+        project / "data/05_model_input/composite/clip_label_rejects.csv", dtype=str
+    )
+    assert sorted(rejects["clip"]) == ["099_9_9", "s01_ne_01"]
+    inputs = np.load(project / "data/05_model_input/composite/model_inputs.npz")
+    assert sorted(inputs["clip_name"].tolist()) == sorted(found[2])
+
+
 @pytest.mark.integration
 def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
     training = {**TINY_TRAINING, "protocols": ["paper_random_split", "loso"]}
@@ -123,7 +210,12 @@ def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
             "feature_extraction": TINY_FEATURES,
             "training": copy.deepcopy(training),
         },
-        "composite": {"training": copy.deepcopy(TINY_TRAINING)},
+        "composite": {
+            "training": {
+                **copy.deepcopy(TINY_TRAINING),
+                "protocols": ["composite", "cross_dataset"],
+            }
+        },
     }
     run_pipeline(tiny_project, "__default__", extra_params=params)
     embeddings = pd.read_parquet(
@@ -141,9 +233,8 @@ def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
         assert gaps[gaps["protocol"] == "loso"].empty, gaps
 
     run_pipeline(tiny_project, "composite", extra_params=params)
-    metrics = _check_outputs(
-        tiny_project, "composite", {"paper_random_split", "composite"}
-    )
+    metrics = _check_outputs(tiny_project, "composite", {"composite", "cross_dataset"})
+    _check_composite_tables(tiny_project)
     assert (metrics["n_classes"] == 3).all()
     predictions = pd.read_parquet(
         tiny_project / "data/07_model_output/composite/predictions.parquet"
@@ -165,3 +256,17 @@ def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
         assert svm.predict(
             catalog.load("casme2.model_inputs")["embeddings"][:3]
         ).shape == (3,)
+
+    _check_a_list_decides_the_composite(tiny_project, params)
+
+
+def test_clip_labels_need_only_the_clip_indexes_and_the_list(context):
+    """`kedro run --pipelines=composite --to-outputs=composite.clip_labels` is cheap."""
+    cheap = pipelines["composite"].to_outputs("composite.clip_labels")
+    assert [n.name for n in cheap.nodes] == ["composite.build_clip_labels"]
+    assert cheap.inputs() == {
+        "casme2.clip_index",
+        "samm.clip_index",
+        "composite_list",
+        "params:composite.labels",
+    }

@@ -132,3 +132,56 @@ def test_composite_is_loso_over_dataset_prefixed_subjects(params):
         "casme2/sub02",
         "samm/sub01",
     }  # sub01 twice, never merged
+
+
+def _three_datasets():
+    clips = ["negative", "positive", "surprise"]
+    return join_inputs(
+        {
+            "casme2": make_inputs({"sub01": clips, "sub02": clips}),
+            "samm": make_inputs({"006": clips, "007": clips}, dataset="samm"),
+            "smic": make_inputs({"s01": clips, "s02": clips}, dataset="smic"),
+        }
+    )
+
+
+def test_cross_dataset_trains_on_one_dataset_and_tests_on_another(params):
+    joined = _three_datasets()
+    folds = build_folds(joined, {**params, "protocols": ["cross_dataset"]})
+    for level in ("frame", "clip"):
+        transfer = [
+            f for f in iter_folds(folds, level) if f.protocol == "cross_dataset"
+        ]
+        assert len(transfer) == 6  # every ordered pair of 3 datasets
+        for fold in transfer:
+            train, _, test = fold.name.partition("_to_")
+            clips_of = (
+                (lambda s: joined.sample_clip[s]) if level == "frame" else (lambda s: s)
+            )
+            assert set(joined.clip_dataset[clips_of(fold.train)]) == {train}
+            assert set(joined.clip_dataset[clips_of(fold.test)]) == {test}
+            # all of it: every clip of the test dataset, originals only
+            assert set(clips_of(fold.test)) == set(
+                np.flatnonzero(joined.clip_dataset == test)
+            )
+            if level == "frame":
+                assert (joined.sample_aug_id[fold.test] == 0).all()
+
+
+def test_cross_dataset_validation_subjects_come_from_the_training_dataset(params):
+    joined = _three_datasets()
+    stopping = {**params["early_stopping"], "enabled": True, "validation_subjects": 1}
+    folds = build_folds(
+        joined,
+        {**params, "protocols": ["cross_dataset"], "early_stopping": stopping},
+    )
+    for fold in iter_folds(folds, "clip"):
+        if fold.protocol == "cross_dataset":
+            train = fold.name.partition("_to_")[0]
+            assert set(joined.clip_dataset[fold.validation]) == {train}
+            assert len(set(joined.clip_subject[fold.validation])) == 1
+
+
+def test_cross_dataset_needs_several_datasets(inputs, params):
+    with pytest.raises(ValueError, match="cross_dataset protocol needs several"):
+        build_folds(inputs, {**params, "protocols": ["cross_dataset"]})

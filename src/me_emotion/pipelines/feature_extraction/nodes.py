@@ -19,6 +19,7 @@ import pandas as pd
 
 from me_emotion.core.augmentation import model_images
 from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.composite import composite_clip_labels
 from me_emotion.core.flow import FLOW_CHANNELS, flow_features
 from me_emotion.core.vgg16 import (
     EMBEDDING_COLUMNS,
@@ -51,18 +52,59 @@ KEY_COLUMNS = [
 ]
 
 
-def _clips_to_use(face_boxes: pd.DataFrame, labelled_only: bool) -> pd.DataFrame:
-    """The cropped clips to featurise (those in the class set when ``labelled_only``)."""
+def select_composite_clips(
+    clip_index: pd.DataFrame,
+    composite_list: pd.DataFrame | None,
+    labels_params: dict[str, Any],
+) -> pd.DataFrame:
+    """This dataset's clips of the MEGC 2019 composite (``subject``, ``clip``).
+
+    Featurised even when outside the dataset's own class set (SAMM's disgust,
+    fear and sadness), so the composite gets every clip it lists or maps.
+    """
+    if not len(clip_index):
+        return pd.DataFrame(columns=["subject", "clip"])
+    dataset = str(clip_index["dataset"].iloc[0])
+    if composite_list is not None:
+        composite_list = composite_list[
+            composite_list["dataset"].str.strip().str.lower() == dataset
+        ]
+    listed = composite_list is not None and len(composite_list) > 0
+    if not listed and dataset not in labels_params["class_maps"]:
+        logger.info(
+            "%s is not part of the composite (no class map, no list row)", dataset
+        )
+        return pd.DataFrame(columns=["subject", "clip"])
+    labels, _ = composite_clip_labels(
+        {dataset: clip_index}, composite_list, labels_params
+    )
+    return labels[["subject", "clip"]]
+
+
+def _clips_to_use(
+    face_boxes: pd.DataFrame,
+    labelled_only: bool,
+    composite_clips: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The cropped clips to featurise: with ``labelled_only``, those in the class
+    set or in the composite."""
     clips = face_boxes.sort_values("partition")
     if labelled_only:
-        skipped = int(clips["label"].isna().sum())
+        keep = clips["label"].notna()
+        if composite_clips is not None and len(composite_clips):
+            wanted = set(zip(composite_clips["subject"], composite_clips["clip"]))
+            keep |= pd.Series(
+                [key in wanted for key in zip(clips["subject"], clips["clip"])],
+                index=clips.index,
+            )
+        skipped = int((~keep).sum())
         if skipped:
             logger.info(
-                "%d clip(s) outside the class set are not featurised "
-                "(labelled_only: true in parameters_feature_extraction.yml)",
+                "%d clip(s) outside the class set and the composite are not "
+                "featurised (labelled_only: true in parameters_feature_extraction.yml)",
                 skipped,
             )
-        clips = clips[clips["label"].notna()]
+        clips = clips[keep]
     return clips
 
 
@@ -175,6 +217,7 @@ def embed_face_crops(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, 
     run_environment: dict[str, Any],
     params: dict[str, Any],
     previous: pd.DataFrame | None = None,
+    composite_clips: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """VGG-16 embeddings of every cropped frame, original and augmented.
 
@@ -192,6 +235,8 @@ def embed_face_crops(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, 
             ``seed``, ``labelled_only``, ``image`` (size, border_px),
             ``augmentation``.
         previous: this output as the last run left it (None if absent).
+        composite_clips: the dataset's composite clips (``subject``, ``clip``),
+            featurised even outside the class set.
 
     Returns:
         One row per (clip, frame, ``aug_id``): keys, the weights and precision
@@ -199,7 +244,7 @@ def embed_face_crops(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, 
         (float32), in clip, ``aug_id``, frame order.
     """
     precision = resolve_precision(params["precision"], run_environment["cpu"]["flags"])
-    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
+    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]), composite_clips)
     clips = _with_fingerprints(
         clips, face_crops, _embedding_settings(vgg16_weights, precision, params)
     )
@@ -305,6 +350,7 @@ def extract_flow_features(
     face_boxes: pd.DataFrame,
     params: dict[str, Any],
     previous: dict[str, np.ndarray] | None = None,
+    composite_clips: pd.DataFrame | None = None,
 ) -> dict[str, np.ndarray]:
     """Onset->apex optical flow of every cropped clip, on a small grid.
 
@@ -323,7 +369,7 @@ def extract_flow_features(
         partition, label, flow_from, flow_to, clip_fingerprint``.
     """
     flow_params = params["flow"]
-    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]))
+    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]), composite_clips)
     clips = _with_fingerprints(clips, flow_crops, {"flow": flow_params})
     reused = _previous_flows(previous, clips)
     todo = [p for p in clips["partition"] if p not in reused]

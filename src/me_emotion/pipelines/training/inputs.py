@@ -11,7 +11,9 @@ and as plain arrays (stored as ``{namespace}.model_inputs``, an ``.npz``):
   Units as a multi-hot vector, the onset->apex flow maps.
 
 Labels come either from the clip index's task label (``class_map: null``) or
-from its raw ``emotion`` through ``class_map`` (the composite's 3 classes).
+from its raw ``emotion`` through ``class_map``. The composite uses the first:
+its parts read clip indexes relabelled from ``composite.clip_labels``
+(``composite.py``), so the MEGC 2019 list or per-dataset class maps decide.
 """
 
 from __future__ import annotations

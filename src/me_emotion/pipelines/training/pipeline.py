@@ -14,6 +14,7 @@ from kedro.pipeline import Node, Pipeline
 
 from me_emotion.core.releases import DATASETS
 
+from .composite import clip_labels_pipeline, figures_pipeline
 from .nodes import (
     assemble_model_inputs,
     compute_metrics,
@@ -127,20 +128,18 @@ def create_composite_pipeline(
     """CASME-II + SAMM joined (3 classes, dataset-prefixed subjects), evaluated by LOSO.
 
     Reads each dataset's features (``casme2.vgg_embeddings`` ...), which the
-    ``casme2`` and ``samm`` pipelines write; labels come from
-    ``params:composite.training`` (``classes``, ``class_map``).
+    ``casme2`` and ``samm`` pipelines write; membership and labels come from
+    ``composite.clip_labels`` (``composite.py``).
     """
     parts = [
         Pipeline(
             assemble_pipeline(),
             inputs={
-                name: f"{dataset}.{name}"
-                for name in (
-                    "clip_index",
-                    "vgg_embeddings",
-                    "flow_features",
-                    "face_crops",
-                )
+                "clip_index": f"composite.labelled_clip_index_{dataset}",
+                **{
+                    name: f"{dataset}.{name}"
+                    for name in ("vgg_embeddings", "flow_features", "face_crops")
+                },
             },
             parameters={
                 "params:feature_extraction": f"params:{dataset}.feature_extraction",
@@ -161,6 +160,11 @@ def create_composite_pipeline(
             )
         ]
     )
-    return sum(parts, Pipeline([])) + Pipeline(
-        join + evaluation_pipeline(), namespace="composite", inputs={"run_environment"}
+    return (
+        clip_labels_pipeline(datasets)
+        + sum(parts, Pipeline([]))
+        + Pipeline(
+            join + evaluation_pipeline(), namespace="composite", inputs={"run_environment"}
+        )
+        + figures_pipeline()
     )

@@ -15,8 +15,13 @@ clip). Protocols:
   subject groups). Training uses every ``aug_id`` of the training subjects'
   clips; the held-out subject is tested on its original frames only.
 - ``composite``: ``loso`` over several datasets joined (subjects carry their
-  dataset's prefix), the MEGC-style 3-class evaluation; only in the
-  ``composite`` pipeline, whose inputs span several datasets.
+  dataset's prefix): the MEGC 2019 composite evaluation (its CASME-II + SAMM
+  part, 3 classes); only in the ``composite`` pipeline, whose inputs span
+  several datasets.
+- ``cross_dataset``: transfer between datasets: one fold per ordered pair,
+  named ``<train>_to_<test>`` (``casme2_to_samm``, ``samm_to_casme2``), that
+  trains on every clip of one dataset and tests on every original frame of
+  the other; clips of any third dataset are unused. Composite pipeline only.
 - ``final`` (always added): every subject trains the model saved for inference.
 
 With early stopping enabled, the validation samples are carved out of the
@@ -43,7 +48,8 @@ from .inputs import ModelInputs
 
 logger = logging.getLogger(__name__)
 
-PROTOCOLS = ("paper_random_split", "loso", "composite")
+PROTOCOLS = ("paper_random_split", "loso", "composite", "cross_dataset")
+CROSS_DATASET = "cross_dataset"
 FINAL = "final"
 FINAL_FOLD = "all_subjects"
 RANDOM_FOLD = "random_split"
@@ -115,14 +121,18 @@ def _subject_fold(
     fold: str,
     test_subjects: set[str],
     validation_subjects: set[str],
+    *,
+    unused_subjects: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """Frame and clip rows of a fold defined by subjects."""
+    """Frame and clip rows of a fold defined by subjects (``unused_subjects``: in no role)."""
     clip_subject = inputs.clip_subject
     clip_role = np.where(
         np.isin(clip_subject, list(test_subjects)),
         "test",
         np.where(
-            np.isin(clip_subject, list(validation_subjects)), "validation", "train"
+            np.isin(clip_subject, list(validation_subjects)),
+            "validation",
+            np.where(np.isin(clip_subject, list(unused_subjects)), "unused", "train"),
         ),
     )
     sample_role = clip_role[inputs.sample_clip]
@@ -167,6 +177,48 @@ def loso_folds(
         tables.append(
             _subject_fold(
                 inputs, protocol, "+".join(sorted(held_out)), held_out, validation
+            )
+        )
+    return pd.concat(tables, ignore_index=True)
+
+
+def cross_dataset_folds(
+    inputs: ModelInputs, seed: int, validation_subjects: int = 0
+) -> pd.DataFrame:
+    """One fold per ordered pair of datasets: train on all of one, test on all of the other.
+
+    Early stopping's validation subjects come from the training dataset.
+    """
+    datasets = sorted(set(inputs.clip_dataset.tolist()))
+    subjects_of = {
+        name: set(inputs.clip_subject[inputs.clip_dataset == name].tolist())
+        for name in datasets
+    }
+    tables = []
+    for number, (train, test) in enumerate(
+        (a, b) for a in datasets for b in datasets if a != b
+    ):
+        training = np.array(sorted(subjects_of[train]))
+        validation = (
+            set(
+                _validation_subjects(
+                    training, validation_subjects, seed, 10**5 + number
+                ).tolist()
+            )
+            if validation_subjects
+            else set()
+        )
+        others = frozenset().union(
+            *(subjects_of[d] for d in datasets if d not in (train, test))
+        )
+        tables.append(
+            _subject_fold(
+                inputs,
+                CROSS_DATASET,
+                f"{train}_to_{test}",
+                subjects_of[test],
+                validation,
+                unused_subjects=others,
             )
         )
     return pd.concat(tables, ignore_index=True)
@@ -238,11 +290,12 @@ def build_folds(inputs: ModelInputs, params: dict[str, Any]) -> pd.DataFrame:
             f"training.protocols: unknown {unknown}; choose from {list(PROTOCOLS)}"
         )
     datasets = sorted(set(inputs.clip_dataset.tolist()))
-    if "composite" in protocols and len(datasets) < 2:
-        raise ValueError(
-            f"the composite protocol needs several datasets joined, got {datasets}: "
-            "run it as its own pipeline (kedro run --pipelines=composite)"
-        )
+    for protocol in ("composite", CROSS_DATASET):
+        if protocol in protocols and len(datasets) < 2:
+            raise ValueError(
+                f"the {protocol} protocol needs several datasets joined, got "
+                f"{datasets}: run it as its own pipeline (kedro run --pipelines=composite)"
+            )
     seed = int(params["seed"])
     stopping = params["early_stopping"]
     subjects = int(stopping["validation_subjects"]) if stopping["enabled"] else 0
@@ -257,6 +310,8 @@ def build_folds(inputs: ModelInputs, params: dict[str, Any]) -> pd.DataFrame:
     for protocol in ("loso", "composite"):
         if protocol in protocols:
             tables.append(loso_folds(inputs, seed, subjects, protocol))
+    if CROSS_DATASET in protocols:
+        tables.append(cross_dataset_folds(inputs, seed, subjects))
     tables.append(final_fold(inputs, seed, subjects))
     return pd.concat(tables, ignore_index=True)[FOLD_COLUMNS]
 
