@@ -8,7 +8,13 @@ import pytest
 from distributed import Client
 from distributed.worker import thread_state
 
-from me_emotion.prefetch import computed_ahead, map_tasks, prefetched, worker_count
+from me_emotion.prefetch import (
+    computed_ahead,
+    map_tasks,
+    parallel_map,
+    prefetched,
+    worker_count,
+)
 
 
 class Makers:
@@ -104,6 +110,28 @@ def test_map_tasks_without_dask_is_a_plain_ordered_map():
         map_tasks(failing, [1, 2])
 
 
+def test_parallel_map_keeps_order_on_threads_and_raises_an_item_error():
+    names = parallel_map(
+        lambda x: (x, threading.current_thread().name), range(8), workers=2
+    )
+    assert [x for x, _ in names] == list(range(8))
+    assert all(name.startswith("parallel_map") for _, name in names)
+
+    def failing(x: int) -> int:
+        raise KeyError(f"clip {x}")
+
+    with pytest.raises(KeyError, match="clip 3"):
+        parallel_map(failing, [3], workers=2)
+
+
+def _parallel_map_inside_a_task(items: list[int]) -> list[tuple[str, str]]:
+    return parallel_map(partial(_square_key), items, workers=1)
+
+
+def _square_key(x: int) -> tuple[str, str]:
+    return _task_key(str(x * x))
+
+
 @pytest.fixture(scope="module")
 def dask_client():
     with Client(
@@ -145,6 +173,12 @@ def test_on_a_dask_worker_map_tasks_runs_each_item_as_a_task(dask_client):
     assert len({key for _, key in results}) == 4
     with pytest.raises(ValueError, match="fold -1 has no test subject"):
         dask_client.submit(_folds_inside_a_task, [2, -1, 4]).result()
+
+
+def test_on_a_dask_worker_parallel_map_runs_each_item_as_a_task(dask_client):
+    results = dask_client.submit(_parallel_map_inside_a_task, [2, 3, 4]).result()
+    assert [value for value, _ in results] == ["4", "9", "16"]
+    assert len({key for _, key in results}) == 3 and "" not in {k for _, k in results}
 
 
 class _Renderer:

@@ -95,6 +95,25 @@ def map_tasks(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         client.cancel(futures)
 
 
+def parallel_map(
+    function: Callable[[T], R], items: Iterable[T], workers: int
+) -> list[R]:
+    """``[function(item) for item in items]`` on ``workers`` threads, in order.
+
+    On a Dask worker every item is a task of the whole cluster instead
+    (:func:`map_tasks`; ``function`` and the items must then pickle). The
+    per-clip stages use it for work that returns a value per clip (face boxes,
+    flow maps) rather than a saved partition (see :func:`prefetched`).
+    """
+    items = list(items)
+    if cluster_client() is not None:
+        return map_tasks(function, items)
+    if workers <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="parallel_map") as pool:
+        return list(pool.map(function, items))
+
+
 def _pickled_result(function: Callable[[T], R], item: T) -> bytes:
     # Results cross the cluster as plain pickles: distributed's own Keras
     # serializer predates Keras 3 and fails on a fitted model (a fold's result).

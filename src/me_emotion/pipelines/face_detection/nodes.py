@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from me_emotion.core.haar import (
     frames_without_face,
 )
 from me_emotion.fingerprint import Fingerprinted, fingerprint, fingerprint_of
-from me_emotion.prefetch import prefetched, worker_count
+from me_emotion.prefetch import parallel_map, prefetched, worker_count
 from me_emotion.progress import ProgressLog
 
 from .contact_sheet import draw_sheet
@@ -155,6 +155,41 @@ def _clip_without_faceless_frames(
             f"every_frame.min_frames is {minimum} in {PARAMETERS_FILE}"
         )
     return None
+
+
+class _ThreadClassifier:
+    """One OpenCV classifier per thread (they are not thread-safe), built from
+    the cascade's XML on first use; pickles as the cascade alone (Dask)."""
+
+    def __init__(self, cascade: HaarCascade):
+        self._cascade = cascade
+        self._local = threading.local()
+
+    def __call__(self) -> Any:
+        if not hasattr(self._local, "classifier"):
+            self._local.classifier = self._cascade.classifier()
+        return self._local.classifier
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_cascade": self._cascade}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._cascade = state["_cascade"]
+        self._local = threading.local()
+
+
+def _locate_face_step(
+    clip: tuple[Any, Callable[[], ClipFrames]],
+    cascade: _ThreadClassifier,
+    settings: HaarSettings,
+    params: dict[str, Any],
+    progress: ProgressLog,
+) -> list[dict[str, Any]]:
+    # module level, so a Dask cluster can run it (parallel_map)
+    row, load = clip
+    result = _locate_face(row, load, cascade, settings, params)
+    progress.step()
+    return result
 
 
 def _locate_face(
@@ -293,13 +328,6 @@ def detect_faces(
         int(params["min_neighbors"]),
         tuple(params["min_size"]),
     )
-    per_thread = threading.local()
-
-    def cascade() -> Any:
-        if not hasattr(per_thread, "cascade"):
-            per_thread.cascade = haar_cascade.classifier()
-        return per_thread.cascade
-
     workers = worker_count(params["workers"])
     progress = ProgressLog(
         f"{dataset} detect_faces ({workers} threads)",
@@ -307,19 +335,21 @@ def detect_faces(
         params["progress_every_s"],
         logger,
     )
-
-    def locate(row: Any) -> list[dict[str, Any]]:
-        load = sampled_frames[clip_partition(row.subject, row.clip)]
-        result = _locate_face(row, load, cascade, settings, params)
-        progress.step()
-        return result
-
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect_faces")
-    try:
-        per_clip = list(pool.map(locate, clip_index.itertuples(index=False)))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
+    clips = [
+        (SimpleNamespace(**row._asdict()), sampled_frames[partition])
+        for row, partition in zip(clip_index.itertuples(index=False), partitions)
+    ]
+    per_clip = parallel_map(
+        partial(
+            _locate_face_step,
+            cascade=_ThreadClassifier(haar_cascade),
+            settings=settings,
+            params=params,
+            progress=progress,
+        ),
+        clips,
+        workers,
+    )
     rows = [row for clip_rows in per_clip for row in clip_rows]
     boxes = pd.DataFrame([r for r in rows if "reason" not in r], columns=BOX_COLUMNS)
     rejects = pd.DataFrame([r for r in rows if "reason" in r], columns=REJECT_COLUMNS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from me_emotion.core.vgg16 import (
     vgg_input,
 )
 from me_emotion.fingerprint import fingerprint, fingerprint_of
-from me_emotion.prefetch import computed_ahead, worker_count
+from me_emotion.prefetch import computed_ahead, parallel_map, worker_count
 from me_emotion.progress import ProgressLog
 
 logger = logging.getLogger(__name__)
@@ -325,6 +325,15 @@ def _clip_flow(
     return features, int(crops.frame_numbers[start]), int(crops.apex)
 
 
+def _clip_flow_step(
+    load: Callable[[], ClipFrames], flow_params: dict[str, Any], progress: ProgressLog
+) -> tuple[np.ndarray, int, int]:
+    # module level, so a Dask cluster can run it (parallel_map)
+    result = _clip_flow(load, flow_params)
+    progress.step()
+    return result
+
+
 def _previous_flows(
     previous: dict[str, np.ndarray] | None, clips: pd.DataFrame
 ) -> dict[str, tuple[np.ndarray, int, int]]:
@@ -390,13 +399,12 @@ def extract_flow_features(
     )
     loaders = [_loader(flow_crops, partition) for partition in todo]
 
-    def compute(load: Callable[[], ClipFrames]) -> tuple[np.ndarray, int, int]:
-        result = _clip_flow(load, flow_params)
-        progress.step()
-        return result
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="flow") as pool:
-        flows = {**reused, **dict(zip(todo, pool.map(compute, loaders)))}
+    computed = parallel_map(
+        partial(_clip_flow_step, flow_params=flow_params, progress=progress),
+        loaders,
+        workers,
+    )
+    flows = {**reused, **dict(zip(todo, computed))}
     ordered = [flows[p] for p in clips["partition"]]
     grid = int(flow_params["grid"])
     return {
