@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 
 from me_emotion.pipelines.training import builders
-from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
+from me_emotion.pipelines.training.au_enhanced import (
+    AuEnhancedClassifier,
+    AuPredictedClassifier,
+)
 from me_emotion.pipelines.training.evaluation import (
     FitSettings,
     ModelEvaluation,
@@ -24,6 +27,7 @@ from me_emotion.pipelines.training.fitting import (
     class_scores,
     fit_estimator,
 )
+from me_emotion.pipelines.training.inputs import ModelInputs
 from me_emotion.pipelines.training.nodes import make_folds, pool_predictions
 from me_emotion.pipelines.training.protocols import build_folds, iter_folds
 from me_emotion.pipelines.training.registry import MODELS
@@ -52,6 +56,52 @@ def test_k_means_and_scaler_see_the_training_fold_only(inputs, params, monkeypat
         assert not np.isin(X[:, -1], inputs.embeddings[held_out, -1]).any()
     assert len(final.kmeans_.labels_) == len(inputs.sample_clip)  # final: every sample
     assert final.scaler_.n_samples_seen_ == len(inputs.sample_clip)
+
+
+@pytest.mark.parametrize("name", ["au_enhanced", "au_predicted"])
+def test_test_clips_annotated_aus_reach_only_the_annotated_au_model(
+    inputs, params, name
+):
+    """au_predicted's test predictions never read the held-out clips' annotated AUs."""
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    before, _ = evaluate(name, inputs, folds, params)
+    held_out = inputs.clip_subject == "s0"
+    action_units = inputs.action_units.copy()
+    action_units[held_out] = 1 - action_units[held_out]  # every AU flipped
+    changed = ModelInputs(**{**vars(inputs), "action_units": action_units})
+    after, _ = evaluate(name, changed, folds, params)
+    fold = before["fold"] == "s0"
+    probabilities = [c for c in before.columns if c.startswith("prob_")]
+    same = np.allclose(before[fold][probabilities], after[fold][probabilities])
+    assert same == (name == "au_predicted")
+    # the other folds train on the changed AUs: both models see them there
+    assert not np.allclose(before[~fold][probabilities], after[~fold][probabilities])
+
+
+def test_predicted_aus_are_learnt_from_the_training_fold(inputs):
+    X = feature_matrix(
+        model_arrays(
+            inputs, MODELS["au_predicted"], np.arange(len(inputs.sample_clip)), {}
+        )
+    )
+    model = AuPredictedClassifier(n_action_units=inputs.action_units.shape[1]).fit(
+        X, inputs.sample_y
+    )
+    annotated = X[:, : model.n_action_units]
+    predicted = model._action_units(
+        np.zeros_like(annotated), model.scaler_.transform(X[:, model.n_action_units :])
+    )
+    varying = model.au_varying_
+    assert len(varying) == 6  # the AUs the fake classes set
+    assert np.mean((predicted[:, varying] > 0.5) == annotated[:, varying]) > 0.9
+    never = np.setdiff1d(np.arange(model.n_action_units), varying)
+    assert (predicted[:, never] == 0).all()  # never set in training: predicted 0
+    assert (
+        model.predict(
+            np.hstack([np.zeros_like(annotated), X[:, model.n_action_units :]])
+        )
+        == model.predict(X)
+    ).all()
 
 
 def test_keras_standardiser_statistics_come_from_the_training_samples(inputs, params):

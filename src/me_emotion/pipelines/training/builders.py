@@ -25,7 +25,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from me_emotion.core import architectures
 
-from .au_enhanced import AuEnhancedClassifier
+from .au_enhanced import AuEnhancedClassifier, AuPredictedClassifier
 from .inputs import ACTION_UNITS
 
 Shapes = dict[str, tuple[int, ...]]
@@ -117,6 +117,20 @@ def au_enhanced(
         n_clusters=int(options["n_clusters"]),
         n_components=int(options["n_components"]),
         C=float(options["C"]),
+        class_weight=class_weight,
+        random_state=seed,
+    )
+
+
+def au_predicted(
+    options: dict[str, Any], class_weight: str | None, seed: int
+) -> BaseEstimator:
+    return AuPredictedClassifier(
+        n_action_units=len(ACTION_UNITS),
+        n_clusters=int(options["n_clusters"]),
+        n_components=int(options["n_components"]),
+        C=float(options["C"]),
+        au_C=float(options["au_C"]),
         class_weight=class_weight,
         random_state=seed,
     )
