@@ -20,6 +20,7 @@ from me_emotion.pipelines.training.evaluation import (
     feature_matrix,
     fit_one_fold,
     model_arrays,
+    settings_label,
 )
 from me_emotion.pipelines.training.fitting import (
     KerasTrainer,
@@ -28,7 +29,11 @@ from me_emotion.pipelines.training.fitting import (
     fit_estimator,
 )
 from me_emotion.pipelines.training.inputs import ModelInputs
-from me_emotion.pipelines.training.nodes import make_folds, pool_predictions
+from me_emotion.pipelines.training.nodes import (
+    compute_metrics,
+    make_folds,
+    pool_predictions,
+)
 from me_emotion.pipelines.training.protocols import build_folds, iter_folds
 from me_emotion.pipelines.training.registry import MODELS
 
@@ -250,3 +255,31 @@ def test_the_per_fold_task_pickles_and_gives_the_same_fold(inputs, params):
     there, _ = shipped((1, fold_list[0]))
     prob = [c for c in here.columns if c.startswith("prob_")]
     assert np.allclose(here[prob], there[prob], atol=1e-5)
+
+
+def test_settings_label_names_weights_other_than_the_papers():
+    assert settings_label(48, "hed (VGG-16 conv layers of HED, BSDS500)") == (
+        "demo settings"
+    )
+    assert settings_label(224, "imagenet") == "paper settings"
+    label = settings_label(224, "hed (VGG-16 conv layers of HED, BSDS500)")
+    assert label.startswith("paper settings except the VGG-16 weights: hed")
+    assert "ImageNet" in label
+
+
+def test_every_metrics_row_carries_the_settings_behind_it(inputs, params):
+    folds = build_folds(inputs, params)
+    cnn, _ = evaluate("cnn", inputs, folds, params)
+    svm, _ = evaluate("svm", inputs, folds, params)
+    metrics, confusion = compute_metrics(pool_predictions(cnn, svm))
+    cnn_rows, svm_rows = (metrics[metrics["model"] == m] for m in ("cnn", "svm"))
+    assert set(cnn_rows["image_size"]) == {"32"}  # the image branch's size
+    assert set(cnn_rows["epochs"]) == {str(params["models"]["cnn"]["epochs"])}
+    assert set(svm_rows["image_size"]) == set(svm_rows["epochs"]) == {"-"}
+    assert set(metrics["settings"]) == {"demo settings"}  # 32 px, not the paper's 224
+    assert set(metrics["n_seeds"]) == {1}
+    assert set(metrics["embedding_weights"]) == {"random (untrained)"}
+    assert len(metrics) == 8  # 2 models x 2 protocols x 2 levels: nothing lost
+    assert {"settings", "image_size", "epochs", "n_seeds"} <= set(confusion.columns)
+    with pytest.raises(ValueError, match="settings columns"):
+        compute_metrics(svm.drop(columns=["settings"]))

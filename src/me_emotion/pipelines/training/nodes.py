@@ -25,7 +25,14 @@ from me_emotion.core.metrics import (
 from me_emotion.core.vgg16 import resolve_precision
 from me_emotion.prefetch import map_tasks
 
-from .evaluation import FitSettings, ModelEvaluation, concat_predictions, fit_one_fold
+from .evaluation import (
+    SETTINGS_COLUMNS,
+    FitSettings,
+    ModelEvaluation,
+    concat_predictions,
+    fit_one_fold,
+    run_settings,
+)
 from .inputs import (
     ModelInputs,
     assemble_inputs,
@@ -37,7 +44,14 @@ from .registry import MODELS
 
 logger = logging.getLogger(__name__)
 
-GROUP_COLUMNS = ["data_source", "embedding_weights", "protocol", "model", "level"]
+GROUP_COLUMNS = [
+    "data_source",
+    "embedding_weights",
+    *SETTINGS_COLUMNS,
+    "protocol",
+    "model",
+    "level",
+]
 
 
 def assemble_model_inputs(  # noqa: PLR0917 - a Kedro node: inputs come positionally
@@ -152,8 +166,9 @@ def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs come positi
             the precision ``auto`` resolves to).
 
     Returns:
-        The test predictions of every fold (``level`` frame or clip), and the
-        model fitted on every subject (the ``final`` fold), for inference.
+        The test predictions of every fold (``level`` frame or clip), with the
+        settings behind them (``evaluation.SETTINGS_COLUMNS``), and the model
+        fitted on every subject (the ``final`` fold), for inference.
     """
     spec = MODELS[model]
     inputs = ModelInputs.from_arrays(model_inputs)
@@ -177,7 +192,19 @@ def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs come positi
     )
     tables = [table for table, _ in results if table is not None]
     final = next((fitted for _, fitted in results if fitted is not None), None)
-    return concat_predictions(tables, inputs), final
+    predictions = concat_predictions(tables, inputs).assign(
+        **run_settings(spec, options, inputs, n_seeds=1)
+    )
+    return predictions, final
+
+
+def _check_settings_columns(predictions: pd.DataFrame) -> None:
+    missing = [c for c in SETTINGS_COLUMNS if c not in predictions.columns]
+    if missing:
+        raise ValueError(
+            f"predictions lack the settings columns {missing}: they were written by "
+            "an older version of the training stage; re-run its train_<model> nodes"
+        )
 
 
 def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:
@@ -191,6 +218,7 @@ def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:
     table = pd.concat(
         [p for p in predictions if len(p)] or list(predictions[:1]), ignore_index=True
     )
+    _check_settings_columns(table)
     given_clips = table[table["level"] == "clip"]
     frames = table[table["level"] == "frame"]
     probability_columns = [c for c in frames.columns if c.startswith("prob_")]
@@ -198,6 +226,7 @@ def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:
     keys = [
         "data_source",
         "embedding_weights",
+        *SETTINGS_COLUMNS,
         "dataset",
         "protocol",
         "model",
@@ -224,10 +253,12 @@ def compute_metrics(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
 
     Returns:
         ``metrics``: one row per (protocol, model, level) with ``data_source``
-        (synthetic / real), ``n_samples``, ``n_folds``, accuracy, UF1, UAR,
+        (synthetic / real), the settings behind it (``embedding_weights``,
+        ``settings``, ``image_size``, ``epochs``, ``n_seeds``), ``n_samples``, ``n_folds``, accuracy, UF1, UAR,
         macro precision, weighted F1 and the chance levels;
         ``confusion_matrices``: the same keys x (y_true, y_pred) with counts.
     """
+    _check_settings_columns(predictions)
     classes = [
         c.removeprefix("prob_") for c in predictions.columns if c.startswith("prob_")
     ]
