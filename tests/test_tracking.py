@@ -172,6 +172,7 @@ def _predictions() -> pd.DataFrame:
                             "image_size": "-",
                             "epochs": "-",
                             "n_seeds": 1,
+                            "seed": 2026,
                             "dataset": "casme2",
                             "protocol": protocol,
                             "model": model,

@@ -75,6 +75,7 @@ def _frame_predictions() -> pd.DataFrame:
                     "image_size": "-",
                     "epochs": "-",
                     "n_seeds": 1,
+                    "seed": 2026,
                     "dataset": "casme2",
                     "protocol": protocol,
                     "model": "svm",

@@ -18,6 +18,7 @@ KEYS = {
     "image_size": "-",
     "epochs": "-",
     "n_seeds": 1,
+    "seed": 2026,
     "model": "svm",
     "level": "clip",
 }

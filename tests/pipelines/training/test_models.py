@@ -283,3 +283,30 @@ def test_every_metrics_row_carries_the_settings_behind_it(inputs, params):
     assert {"settings", "image_size", "epochs", "n_seeds"} <= set(confusion.columns)
     with pytest.raises(ValueError, match="settings columns"):
         compute_metrics(svm.drop(columns=["settings"]))
+
+
+def test_n_seeds_repeats_the_folds_and_reports_mean_and_sd(inputs, params):
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    one, final_one = evaluate("au_enhanced", inputs, folds, params)
+    two, final_two = evaluate("au_enhanced", inputs, folds, {**params, "n_seeds": 2})
+    seed = params["seed"]
+    assert set(one["seed"]) == {seed} and set(two["seed"]) == {seed, seed + 1}
+    assert set(two["n_seeds"]) == {2} and set(one["n_seeds"]) == {1}
+    first = two[two["seed"] == seed].drop(columns="n_seeds").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, one.drop(columns="n_seeds"))  # unchanged
+    assert np.array_equal(final_one.kmeans_.labels_, final_two.kmeans_.labels_)
+
+    metrics_one, _ = compute_metrics(pool_predictions(one))
+    metrics_two, confusion = compute_metrics(pool_predictions(two))
+    assert metrics_one["uf1_sd"].isna().all()  # one seed: no sd
+    per_seed = [
+        compute_metrics(pool_predictions(two[two["seed"] == s]))[0]
+        for s in (seed, seed + 1)
+    ]
+    uf1 = np.stack([m["uf1"].to_numpy() for m in per_seed])
+    assert np.allclose(metrics_two["uf1"], uf1.mean(axis=0))
+    assert np.allclose(metrics_two["uf1_sd"], uf1.std(axis=0, ddof=1))
+    assert (metrics_two["n_samples"] == metrics_one["n_samples"]).all()
+    assert confusion["count"].sum() == 2 * (len(one) + len(inputs.clip_y))
+    with pytest.raises(ValueError, match="n_seeds"):
+        evaluate("svm", inputs, folds, {**params, "n_seeds": 0})
