@@ -168,6 +168,11 @@ def _predictions() -> pd.DataFrame:
                         {
                             "data_source": "synthetic",
                             "embedding_weights": "random (untrained)",
+                            "settings": "demo settings",
+                            "image_size": "-",
+                            "epochs": "-",
+                            "n_seeds": 1,
+                            "seed": 2026,
                             "dataset": "casme2",
                             "protocol": protocol,
                             "model": model,

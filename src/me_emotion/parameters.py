@@ -214,6 +214,7 @@ BLOCKS: dict[str, Block] = {
             ),
             "paper_random_split": {"test_size": NUMBER},
             "seed": int,
+            "n_seeds": int,
             "precision": PRECISION,
             "steps_per_execution": int,
             "image": {"size": int, "border_px": OPTIONAL_INT},

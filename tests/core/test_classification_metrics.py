@@ -71,6 +71,11 @@ def _frame_predictions() -> pd.DataFrame:
                 {
                     "data_source": "synthetic",
                     "embedding_weights": "hed",
+                    "settings": "demo settings",
+                    "image_size": "-",
+                    "epochs": "-",
+                    "n_seeds": 1,
+                    "seed": 2026,
                     "dataset": "casme2",
                     "protocol": protocol,
                     "model": "svm",

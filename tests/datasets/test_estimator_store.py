@@ -19,7 +19,10 @@ from me_emotion.datasets.estimator_store import (
     loads,
 )
 from me_emotion.datasets.npz import npz_bytes
-from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
+from me_emotion.pipelines.training.au_enhanced import (
+    AuEnhancedClassifier,
+    AuPredictedClassifier,
+)
 from me_emotion.pipelines.training.fitting import class_scores
 
 
@@ -37,8 +40,9 @@ def data():
         DecisionTreeClassifier(min_samples_leaf=3, random_state=0),
         make_pipeline(StandardScaler(), SVC(class_weight="balanced", random_state=0)),
         AuEnhancedClassifier(n_clusters=3, n_components=2),
+        AuPredictedClassifier(n_clusters=3, n_components=2),
     ],
-    ids=["decision_tree", "svm", "au_enhanced"],
+    ids=["decision_tree", "svm", "au_enhanced", "au_predicted"],
 )
 def test_round_trip_gives_the_same_scores(tmp_path, data, estimator):
     X, y = data

@@ -129,6 +129,11 @@ def test_the_training_stages_own_metrics_are_reported(run_report, tmp_path):
                         {
                             "data_source": "synthetic",
                             "embedding_weights": WEIGHTS,
+                            "settings": "demo settings",
+                            "image_size": "48" if model == "hybrid_micronet" else "-",
+                            "epochs": "12" if model == "hybrid_micronet" else "-",
+                            "n_seeds": 1,
+                            "seed": 2026,
                             "dataset": "casme2",
                             "protocol": protocol,
                             "model": model,

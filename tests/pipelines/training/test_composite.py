@@ -14,6 +14,11 @@ from me_emotion.pipelines.training.composite import (
 KEYS = {
     "data_source": "synthetic",
     "embedding_weights": "random (untrained)",
+    "settings": "demo settings",
+    "image_size": "-",
+    "epochs": "-",
+    "n_seeds": 1,
+    "seed": 2026,
     "model": "svm",
     "level": "clip",
 }

@@ -10,13 +10,17 @@ import pandas as pd
 import pytest
 
 from me_emotion.pipelines.training import builders
-from me_emotion.pipelines.training.au_enhanced import AuEnhancedClassifier
+from me_emotion.pipelines.training.au_enhanced import (
+    AuEnhancedClassifier,
+    AuPredictedClassifier,
+)
 from me_emotion.pipelines.training.evaluation import (
     FitSettings,
     ModelEvaluation,
     feature_matrix,
     fit_one_fold,
     model_arrays,
+    settings_label,
 )
 from me_emotion.pipelines.training.fitting import (
     KerasTrainer,
@@ -24,7 +28,12 @@ from me_emotion.pipelines.training.fitting import (
     class_scores,
     fit_estimator,
 )
-from me_emotion.pipelines.training.nodes import make_folds, pool_predictions
+from me_emotion.pipelines.training.inputs import ModelInputs
+from me_emotion.pipelines.training.nodes import (
+    compute_metrics,
+    make_folds,
+    pool_predictions,
+)
 from me_emotion.pipelines.training.protocols import build_folds, iter_folds
 from me_emotion.pipelines.training.registry import MODELS
 
@@ -52,6 +61,52 @@ def test_k_means_and_scaler_see_the_training_fold_only(inputs, params, monkeypat
         assert not np.isin(X[:, -1], inputs.embeddings[held_out, -1]).any()
     assert len(final.kmeans_.labels_) == len(inputs.sample_clip)  # final: every sample
     assert final.scaler_.n_samples_seen_ == len(inputs.sample_clip)
+
+
+@pytest.mark.parametrize("name", ["au_enhanced", "au_predicted"])
+def test_test_clips_annotated_aus_reach_only_the_annotated_au_model(
+    inputs, params, name
+):
+    """au_predicted's test predictions never read the held-out clips' annotated AUs."""
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    before, _ = evaluate(name, inputs, folds, params)
+    held_out = inputs.clip_subject == "s0"
+    action_units = inputs.action_units.copy()
+    action_units[held_out] = 1 - action_units[held_out]  # every AU flipped
+    changed = ModelInputs(**{**vars(inputs), "action_units": action_units})
+    after, _ = evaluate(name, changed, folds, params)
+    fold = before["fold"] == "s0"
+    probabilities = [c for c in before.columns if c.startswith("prob_")]
+    same = np.allclose(before[fold][probabilities], after[fold][probabilities])
+    assert same == (name == "au_predicted")
+    # the other folds train on the changed AUs: both models see them there
+    assert not np.allclose(before[~fold][probabilities], after[~fold][probabilities])
+
+
+def test_predicted_aus_are_learnt_from_the_training_fold(inputs):
+    X = feature_matrix(
+        model_arrays(
+            inputs, MODELS["au_predicted"], np.arange(len(inputs.sample_clip)), {}
+        )
+    )
+    model = AuPredictedClassifier(n_action_units=inputs.action_units.shape[1]).fit(
+        X, inputs.sample_y
+    )
+    annotated = X[:, : model.n_action_units]
+    predicted = model._action_units(
+        np.zeros_like(annotated), model.scaler_.transform(X[:, model.n_action_units :])
+    )
+    varying = model.au_varying_
+    assert len(varying) == 6  # the AUs the fake classes set
+    assert np.mean((predicted[:, varying] > 0.5) == annotated[:, varying]) > 0.9
+    never = np.setdiff1d(np.arange(model.n_action_units), varying)
+    assert (predicted[:, never] == 0).all()  # never set in training: predicted 0
+    assert (
+        model.predict(
+            np.hstack([np.zeros_like(annotated), X[:, model.n_action_units :]])
+        )
+        == model.predict(X)
+    ).all()
 
 
 def test_keras_standardiser_statistics_come_from_the_training_samples(inputs, params):
@@ -200,3 +255,58 @@ def test_the_per_fold_task_pickles_and_gives_the_same_fold(inputs, params):
     there, _ = shipped((1, fold_list[0]))
     prob = [c for c in here.columns if c.startswith("prob_")]
     assert np.allclose(here[prob], there[prob], atol=1e-5)
+
+
+def test_settings_label_names_weights_other_than_the_papers():
+    assert settings_label(48, "hed (VGG-16 conv layers of HED, BSDS500)") == (
+        "demo settings"
+    )
+    assert settings_label(224, "imagenet") == "paper settings"
+    label = settings_label(224, "hed (VGG-16 conv layers of HED, BSDS500)")
+    assert label.startswith("paper settings except the VGG-16 weights: hed")
+    assert "ImageNet" in label
+
+
+def test_every_metrics_row_carries_the_settings_behind_it(inputs, params):
+    folds = build_folds(inputs, params)
+    cnn, _ = evaluate("cnn", inputs, folds, params)
+    svm, _ = evaluate("svm", inputs, folds, params)
+    metrics, confusion = compute_metrics(pool_predictions(cnn, svm))
+    cnn_rows, svm_rows = (metrics[metrics["model"] == m] for m in ("cnn", "svm"))
+    assert set(cnn_rows["image_size"]) == {"32"}  # the image branch's size
+    assert set(cnn_rows["epochs"]) == {str(params["models"]["cnn"]["epochs"])}
+    assert set(svm_rows["image_size"]) == set(svm_rows["epochs"]) == {"-"}
+    assert set(metrics["settings"]) == {"demo settings"}  # 32 px, not the paper's 224
+    assert set(metrics["n_seeds"]) == {1}
+    assert set(metrics["embedding_weights"]) == {"random (untrained)"}
+    assert len(metrics) == 8  # 2 models x 2 protocols x 2 levels: nothing lost
+    assert {"settings", "image_size", "epochs", "n_seeds"} <= set(confusion.columns)
+    with pytest.raises(ValueError, match="settings columns"):
+        compute_metrics(svm.drop(columns=["settings"]))
+
+
+def test_n_seeds_repeats_the_folds_and_reports_mean_and_sd(inputs, params):
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    one, final_one = evaluate("au_enhanced", inputs, folds, params)
+    two, final_two = evaluate("au_enhanced", inputs, folds, {**params, "n_seeds": 2})
+    seed = params["seed"]
+    assert set(one["seed"]) == {seed} and set(two["seed"]) == {seed, seed + 1}
+    assert set(two["n_seeds"]) == {2} and set(one["n_seeds"]) == {1}
+    first = two[two["seed"] == seed].drop(columns="n_seeds").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, one.drop(columns="n_seeds"))  # unchanged
+    assert np.array_equal(final_one.kmeans_.labels_, final_two.kmeans_.labels_)
+
+    metrics_one, _ = compute_metrics(pool_predictions(one))
+    metrics_two, confusion = compute_metrics(pool_predictions(two))
+    assert metrics_one["uf1_sd"].isna().all()  # one seed: no sd
+    per_seed = [
+        compute_metrics(pool_predictions(two[two["seed"] == s]))[0]
+        for s in (seed, seed + 1)
+    ]
+    uf1 = np.stack([m["uf1"].to_numpy() for m in per_seed])
+    assert np.allclose(metrics_two["uf1"], uf1.mean(axis=0))
+    assert np.allclose(metrics_two["uf1_sd"], uf1.std(axis=0, ddof=1))
+    assert (metrics_two["n_samples"] == metrics_one["n_samples"]).all()
+    assert confusion["count"].sum() == 2 * (len(one) + len(inputs.clip_y))
+    with pytest.raises(ValueError, match="n_seeds"):
+        evaluate("svm", inputs, folds, {**params, "n_seeds": 0})

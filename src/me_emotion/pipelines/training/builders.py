@@ -25,7 +25,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from me_emotion.core import architectures
 
-from .au_enhanced import AuEnhancedClassifier
+from .au_enhanced import AuEnhancedClassifier, AuPredictedClassifier
 from .inputs import ACTION_UNITS
 
 Shapes = dict[str, tuple[int, ...]]
@@ -109,16 +109,32 @@ def svm(options: dict[str, Any], class_weight: str | None, seed: int) -> BaseEst
     )
 
 
+def _au_model_arguments(
+    options: dict[str, Any], class_weight: str | None, seed: int
+) -> dict[str, Any]:
+    """What both AU-enhanced variants take from their block."""
+    return {
+        "n_action_units": len(ACTION_UNITS),
+        "n_clusters": int(options["n_clusters"]),
+        "n_components": int(options["n_components"]),
+        "C": float(options["C"]),
+        "class_weight": class_weight,
+        "random_state": seed,
+    }
+
+
 def au_enhanced(
     options: dict[str, Any], class_weight: str | None, seed: int
 ) -> BaseEstimator:
-    return AuEnhancedClassifier(
-        n_action_units=len(ACTION_UNITS),
-        n_clusters=int(options["n_clusters"]),
-        n_components=int(options["n_components"]),
-        C=float(options["C"]),
-        class_weight=class_weight,
-        random_state=seed,
+    return AuEnhancedClassifier(**_au_model_arguments(options, class_weight, seed))
+
+
+def au_predicted(
+    options: dict[str, Any], class_weight: str | None, seed: int
+) -> BaseEstimator:
+    return AuPredictedClassifier(
+        **_au_model_arguments(options, class_weight, seed),
+        au_C=float(options["au_C"]),
     )
 
 

@@ -23,6 +23,7 @@ from kedro.pipeline import Node, Pipeline
 from me_emotion.core.composite import COMPOSITE_CLASSES, composite_clip_labels
 from me_emotion.core.metrics import classification_metrics
 
+from .evaluation import SETTINGS_COLUMNS
 from .protocols import CROSS_DATASET
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,14 @@ PROTOCOL_NAMES = {
     CROSS_DATASET: "cross-dataset transfer (train on one dataset, test on the other)",
 }
 COUNT_COLUMNS = ["dataset", "source", *COMPOSITE_CLASSES, "clips", "subjects"]
-FIGURE_KEYS = ["data_source", "embedding_weights", "protocol", "model", "level"]
+FIGURE_KEYS = [
+    "data_source",
+    "embedding_weights",
+    *SETTINGS_COLUMNS,
+    "protocol",
+    "model",
+    "level",
+]
 FIGURE_COLUMNS = [
     *FIGURE_KEYS,
     "evaluation",

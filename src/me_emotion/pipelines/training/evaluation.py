@@ -31,6 +31,46 @@ from .registry import ACTION_UNITS_INPUT, ModelSpec
 
 logger = logging.getLogger(__name__)
 
+# The settings that produced a prediction row, carried into every metrics row.
+SETTINGS_COLUMNS = ["settings", "image_size", "epochs", "n_seeds"]
+PAPER_IMAGE_SIZE = 224  # px: the method's image input (conf/paper/)
+PAPER_WEIGHTS = "imagenet"  # the method's VGG-16 weights
+
+
+def settings_label(image_size: int, embedding_weights: str) -> str:
+    """How a run's settings compare with the method's, for every table.
+
+    ``paper settings`` needs both the method's 224 px image input (the ``paper``
+    configuration environment) and ImageNet VGG-16 weights; with other weights
+    the label says which were used. Anything else is ``demo settings``.
+    """
+    if image_size != PAPER_IMAGE_SIZE:
+        return "demo settings"
+    if embedding_weights == PAPER_WEIGHTS:
+        return "paper settings"
+    return (
+        f"paper settings except the VGG-16 weights: {embedding_weights} "
+        "(the method uses ImageNet)"
+    )
+
+
+def run_settings(
+    spec: ModelSpec, options: dict[str, Any], inputs: ModelInputs, n_seeds: int
+) -> dict[str, Any]:
+    """The ``SETTINGS_COLUMNS`` of one model's rows.
+
+    ``image_size`` is the image branch's (``-`` for a model without one),
+    ``epochs`` the configured maximum of a Keras model (``-`` otherwise; early
+    stopping may end a fold sooner), ``n_seeds`` the seeds behind the figures.
+    """
+    image_size = int(inputs.images.shape[1]) if inputs.images.ndim == 3 else 0
+    return {
+        "settings": settings_label(image_size, str(inputs.embedding_weights)),
+        "image_size": str(image_size) if IMAGE_INPUT in spec.inputs else "-",
+        "epochs": str(options["epochs"]) if spec.family == "keras" else "-",
+        "n_seeds": int(n_seeds),
+    }
+
 
 @dataclass(frozen=True)
 class FitSettings:

@@ -25,19 +25,35 @@ from me_emotion.core.metrics import (
 from me_emotion.core.vgg16 import resolve_precision
 from me_emotion.prefetch import map_tasks
 
-from .evaluation import FitSettings, ModelEvaluation, concat_predictions, fit_one_fold
+from .evaluation import (
+    SETTINGS_COLUMNS,
+    FitSettings,
+    ModelEvaluation,
+    concat_predictions,
+    fit_one_fold,
+    run_settings,
+)
 from .inputs import (
     ModelInputs,
     assemble_inputs,
     check_every_class_has_clips,
     join_inputs,
 )
-from .protocols import build_folds, classes_missing_from_training, iter_folds
+from .protocols import FINAL, build_folds, classes_missing_from_training, iter_folds
 from .registry import MODELS
 
 logger = logging.getLogger(__name__)
 
-GROUP_COLUMNS = ["data_source", "embedding_weights", "protocol", "model", "level"]
+SEED_SD_COLUMNS = ["uf1", "uar"]  # metrics reported with their sd over seeds
+
+GROUP_COLUMNS = [
+    "data_source",
+    "embedding_weights",
+    *SETTINGS_COLUMNS,
+    "protocol",
+    "model",
+    "level",
+]
 
 
 def assemble_model_inputs(  # noqa: PLR0917 - a Kedro node: inputs come positionally
@@ -126,6 +142,7 @@ def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs come positi
     folds: pd.DataFrame,
     options: dict[str, Any],
     seed: int,
+    n_seeds: int,
     class_weight: str | None,
     precision: str,
     steps_per_execution: int,
@@ -143,6 +160,9 @@ def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs come positi
         folds: the fold table of ``make_folds``.
         options: ``params:<namespace>.training.models.<model>``.
         seed: ``training.seed`` (initial weights, shuffles, ``random_state``).
+        n_seeds: ``training.n_seeds``: the folds are fitted once per seed
+            ``seed .. seed + n_seeds - 1`` (rows carry ``seed``); the folds
+            themselves and the kept all-subjects model use ``seed``.
         class_weight: ``training.class_weight`` (``balanced`` or null).
         precision: ``training.precision`` (auto | float32 | bfloat16; Keras).
         steps_per_execution: ``training.steps_per_execution`` (Keras).
@@ -152,32 +172,55 @@ def evaluate_model(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs come positi
             the precision ``auto`` resolves to).
 
     Returns:
-        The test predictions of every fold (``level`` frame or clip), and the
-        model fitted on every subject (the ``final`` fold), for inference.
+        The test predictions of every fold (``level`` frame or clip), with the
+        settings behind them (``evaluation.SETTINGS_COLUMNS``), and the model
+        fitted on every subject (the ``final`` fold), for inference.
     """
+    if int(n_seeds) < 1:
+        raise ValueError(f"training.n_seeds is {n_seeds}: it must be 1 or more")
     spec = MODELS[model]
     inputs = ModelInputs.from_arrays(model_inputs)
-    fold_list = list(iter_folds(folds, spec.level))
-    evaluation = ModelEvaluation(
-        name=model,
-        spec=spec,
-        options=options,
-        inputs=inputs,
-        settings=FitSettings(
-            seed=int(seed),
-            class_weight="balanced" if class_weight == "balanced" else None,
-            precision=resolve_precision(precision, run_environment["cpu"]["flags"]),
-            steps_per_execution=int(steps_per_execution),
-            patience=int(early_stopping["patience"]),
-        ),
-        n_folds=len(fold_list),
-    )
-    results = map_tasks(
-        partial(fit_one_fold, evaluation), list(enumerate(fold_list, start=1))
-    )
-    tables = [table for table, _ in results if table is not None]
-    final = next((fitted for _, fitted in results if fitted is not None), None)
-    return concat_predictions(tables, inputs), final
+    all_folds = list(iter_folds(folds, spec.level))
+    tables, final = [], None
+    for run_seed in range(int(seed), int(seed) + int(n_seeds)):
+        # the all-subjects (final) model is fitted once, with the first seed
+        fold_list = [f for f in all_folds if run_seed == seed or f.protocol != FINAL]
+        evaluation = ModelEvaluation(
+            name=model,
+            spec=spec,
+            options=options,
+            inputs=inputs,
+            settings=FitSettings(
+                seed=run_seed,
+                class_weight="balanced" if class_weight == "balanced" else None,
+                precision=resolve_precision(precision, run_environment["cpu"]["flags"]),
+                steps_per_execution=int(steps_per_execution),
+                patience=int(early_stopping["patience"]),
+            ),
+            n_folds=len(fold_list),
+        )
+        results = map_tasks(
+            partial(fit_one_fold, evaluation), list(enumerate(fold_list, start=1))
+        )
+        tables += [
+            table.assign(seed=run_seed) for table, _ in results if table is not None
+        ]
+        if final is None:
+            final = next((f for _, f in results if f is not None), None)
+    predictions = concat_predictions(tables, inputs)
+    if "seed" not in predictions.columns:  # no test rows at all
+        predictions["seed"] = np.array([], np.int64)
+    predictions = predictions.assign(**run_settings(spec, options, inputs, n_seeds))
+    return predictions, final
+
+
+def _check_settings_columns(predictions: pd.DataFrame) -> None:
+    missing = [c for c in [*SETTINGS_COLUMNS, "seed"] if c not in predictions.columns]
+    if missing:
+        raise ValueError(
+            f"predictions lack the settings columns {missing}: they were written by "
+            "an older version of the training stage; re-run its train_<model> nodes"
+        )
 
 
 def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:
@@ -191,6 +234,7 @@ def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:
     table = pd.concat(
         [p for p in predictions if len(p)] or list(predictions[:1]), ignore_index=True
     )
+    _check_settings_columns(table)
     given_clips = table[table["level"] == "clip"]
     frames = table[table["level"] == "frame"]
     probability_columns = [c for c in frames.columns if c.startswith("prob_")]
@@ -198,9 +242,11 @@ def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:
     keys = [
         "data_source",
         "embedding_weights",
+        *SETTINGS_COLUMNS,
         "dataset",
         "protocol",
         "model",
+        "seed",
         "fold",
         "subject",
         "partition",
@@ -222,31 +268,51 @@ def pool_predictions(*predictions: pd.DataFrame) -> pd.DataFrame:
 def compute_metrics(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pooled metrics and confusion-matrix counts per protocol x model x level.
 
+    Metrics are computed per seed (``training.n_seeds``) and averaged;
+    ``uf1_sd`` / ``uar_sd`` are their sd over seeds (NaN for one seed).
+    ``n_samples`` counts one seed's rows; confusion counts sum over seeds.
+
     Returns:
         ``metrics``: one row per (protocol, model, level) with ``data_source``
-        (synthetic / real), ``n_samples``, ``n_folds``, accuracy, UF1, UAR,
+        (synthetic / real), the settings behind it (``embedding_weights``,
+        ``settings``, ``image_size``, ``epochs``, ``n_seeds``), ``n_samples``, ``n_folds``, accuracy, UF1, UAR,
         macro precision, weighted F1 and the chance levels;
         ``confusion_matrices``: the same keys x (y_true, y_pred) with counts.
     """
+    _check_settings_columns(predictions)
     classes = [
         c.removeprefix("prob_") for c in predictions.columns if c.startswith("prob_")
     ]
     metric_rows, confusion_tables = [], []
     for key, group in predictions.groupby(GROUP_COLUMNS, sort=False):
         meta = dict(zip(GROUP_COLUMNS, key))
+        per_seed = pd.DataFrame(
+            [
+                classification_metrics(rows["y_true"], rows["y_pred"], classes)
+                for _, rows in group.groupby("seed", sort=True)
+            ]
+        )
+        first_seed = group[group["seed"] == group["seed"].min()]
         metric_rows.append(
             {
                 **meta,
-                "n_samples": len(group),
+                "n_samples": len(first_seed),
                 "n_folds": group["fold"].nunique(),
                 "n_classes": len(classes),
-                **classification_metrics(group["y_true"], group["y_pred"], classes),
+                **per_seed.mean().to_dict(),
+                # sd over seeds (ddof 1): undefined (NaN) for a single seed
+                **{f"{m}_sd": per_seed[m].std() for m in SEED_SD_COLUMNS},
             }
         )
         confusion_tables.append(
             confusion_counts(group["y_true"], group["y_pred"], classes).assign(**meta)
         )
-    columns = GROUP_COLUMNS + ["n_samples", "n_folds", "n_classes"] + METRIC_COLUMNS
+    columns = (
+        GROUP_COLUMNS
+        + ["n_samples", "n_folds", "n_classes"]
+        + METRIC_COLUMNS
+        + [f"{m}_sd" for m in SEED_SD_COLUMNS]
+    )
     metrics = pd.DataFrame(metric_rows, columns=columns)
     confusion = (
         pd.concat(confusion_tables, ignore_index=True)[

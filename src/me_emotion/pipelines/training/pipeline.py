@@ -28,6 +28,7 @@ from .registry import MODELS, model_dataset
 # What every model's evaluation shares, from the training block.
 SHARED_PARAMETERS = [
     "params:training.seed",
+    "params:training.n_seeds",
     "params:training.class_weight",
     "params:training.precision",
     "params:training.steps_per_execution",

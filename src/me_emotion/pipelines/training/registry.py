@@ -9,6 +9,7 @@
 | ``decision_tree`` | VGG-16 embedding (per frame) | scikit-learn, Table 3 baseline |
 | ``svm`` | VGG-16 embedding (per frame) | scikit-learn, Table 3 baseline |
 | ``au_enhanced`` | annotated AUs + K-means + embedding (per frame) | scikit-learn, Table 2 |
+| ``au_predicted`` | AUs predicted from the embedding + K-means + embedding (per frame) | scikit-learn, Table 2 without human AU coding |
 
 The pipeline makes one ``train_<name>`` node per entry (``pipeline.py``), the
 parameter schema checks ``training.models.<name>`` against the entry's
@@ -154,6 +155,14 @@ MODELS: dict[str, ModelSpec] = {
         (ACTION_UNITS_INPUT, EMBEDDING_INPUT),
         builders.au_enhanced,
         {"n_clusters": int, "n_components": int, "C": NUMBER},
+    ),
+    # reads the annotated AUs as training targets only; predict ignores them
+    "au_predicted": ModelSpec(
+        "sklearn",
+        "frame",
+        (ACTION_UNITS_INPUT, EMBEDDING_INPUT),
+        builders.au_predicted,
+        {"n_clusters": int, "n_components": int, "C": NUMBER, "au_C": NUMBER},
     ),
 }
 
