@@ -63,6 +63,7 @@ QUICK_MODELS = {  # the test suite's tiny models (tests/pipelines/training/conft
     "ann": {"hidden_units": [8], "epochs": 2},
     "flow_cnn": {"branch_filters": [2, 3], "epochs": 2},
     "au_enhanced": {"n_clusters": 2, "n_components": 2},
+    "au_predicted": {"n_clusters": 2, "n_components": 2},
 }
 QUICK_PARAMS = {
     "vgg16_weights": None,  # the catalog's casme2.vgg16_weights: random weights
