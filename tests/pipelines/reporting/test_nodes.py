@@ -335,3 +335,112 @@ def test_report_on_real_data_has_no_synthetic_banner(
     page = render(real, confusion_matrices, params, {**data_source, "source": "real"})
     assert "SYNTHETIC" not in page
     assert "real data" in page
+
+
+# ---- intervals, per-subject results, model comparison ----------------------------------
+
+
+def test_tables_show_the_interval_beside_uf1_and_uar(metrics, bootstrap_intervals, params):
+    _, _, table3 = build_result_tables(metrics, bootstrap_intervals, params)
+    columns = list(table3.columns)
+    assert columns[columns.index("F1 (UF1)") + 1] == "UF1 95% CI"
+    assert columns[columns.index("recall (UAR)") + 1] == "UAR 95% CI"
+    svm = metrics[
+        (metrics.model == "svm") & (metrics.protocol == "loso") & (metrics.level == "clip")
+    ].iloc[0]
+    row = table3[
+        (table3.model == "SVM") & (table3.protocol == "loso") & (table3.level == "clip")
+    ].iloc[0]
+    width = 0.1 + MODELS.index("svm") / 100  # the fixture's interval of svm
+    assert row["UF1 95% CI"] == f"[{svm.uf1 - width:.3f}, {svm.uf1 + width:.3f}]"
+    assert row["UAR 95% CI"] == (
+        f"[{svm.uar - width / 2:.3f}, {svm.uar + width / 2:.3f}]"
+    )
+    # no interval was computed at the frame level: an empty cell, not another row's
+    assert set(table3[table3.level == "frame"]["UF1 95% CI"]) == {""}
+
+
+def test_markdown_headline_carries_the_intervals(metrics, bootstrap_intervals, params):
+    tables = build_result_tables(metrics, bootstrap_intervals, params)
+    text = render_tables_markdown(*tables, metrics, bootstrap_intervals, params)
+    headline = text.split("## Table 1")[0]
+    hybrid = metrics[
+        (metrics.model == "hybrid_micronet")
+        & (metrics.protocol == "loso")
+        & (metrics.level == "clip")
+    ].iloc[0]
+    line = next(r for r in headline.splitlines() if r.startswith("| HybridMicroNet"))
+    assert f"| {hybrid.uf1:.3f} | [{hybrid.uf1 - 0.1:.3f}, {hybrid.uf1 + 0.1:.3f}] |" in line
+    assert "UF1 95% CI" in headline and "UAR 95% CI" in headline
+
+
+def test_intervals_without_their_columns_are_refused(metrics, bootstrap_intervals, params):
+    with pytest.raises(ValueError, match="uf1_high"):
+        build_result_tables(metrics, bootstrap_intervals.drop(columns="uf1_high"), params)
+
+
+@pytest.fixture
+def evaluated_report(
+    confusion_matrices,
+    metrics,
+    params,
+    data_source,
+    bootstrap_intervals,
+    subject_metrics,
+    model_comparison,
+) -> str:
+    evaluation = (bootstrap_intervals, subject_metrics, model_comparison)
+    return render(metrics, confusion_matrices, params, data_source, None, evaluation)
+
+
+def _flat(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_report_headline_shows_intervals(evaluated_report, metrics):
+    headline = _flat(section(evaluated_report, "headline"))
+    hybrid = metrics[
+        (metrics.model == "hybrid_micronet")
+        & (metrics.protocol == "loso")
+        & (metrics.level == "clip")
+    ].iloc[0]
+    assert f"[{hybrid.uf1 - 0.1:.3f}, {hybrid.uf1 + 0.1:.3f}]" in headline
+    assert "95% bootstrap over subjects" in headline
+
+
+def test_report_lists_per_subject_uf1_and_the_paired_comparison(evaluated_report):
+    heading = re.search(r"<h2[^>]*>([^<]*bootstrap[^<]*)</h2>", evaluated_report)
+    assert heading and "protocol loso" in heading.group(1)
+    assert "95% bootstrap over subjects" in heading.group(1)
+    body = _flat(section(evaluated_report, "uncertainty"))
+    # per subject: ANN (model index 1) on sub03 (index 2) = 0.1 + 0.02
+    assert "ANN 0.100 0.110 0.120 0.110 0.100 0.120" in body  # median, min, max
+    assert "sub01 (4 clips) sub02 (5 clips) sub03 (6 clips) median" in body
+    # comparison: SVM (index 2) minus HybridMicroNet = 0.2 [-0.05, 0.25]
+    assert "SVM HybridMicroNet 0.200 [-0.050, 0.250] 0.300" in body
+    assert "Protocol loso , clip level" in body
+
+
+def test_report_without_evaluation_rows_says_so(report):
+    body = _flat(section(report, "uncertainty"))
+    assert "No per-subject results for protocol loso" in body
+    assert "No model comparison for protocol loso" in body
+
+
+def test_per_subject_table_names_the_dataset_when_subjects_come_from_several(
+    subject_metrics,
+):
+    from me_emotion.pipelines.reporting.tables import subject_table  # noqa: PLC0415
+
+    both = pd.concat(
+        [subject_metrics, subject_metrics.assign(dataset="samm")], ignore_index=True
+    )
+    table = subject_table(both, ["svm"], "loso", "clip", {})
+    assert list(table.columns[:3]) == [
+        "model",
+        "casme2/sub01 (4 clips)",
+        "casme2/sub02 (5 clips)",
+    ]
+    assert "samm/sub03 (6 clips)" in table.columns
+    # the named model first, the others in order of appearance
+    assert list(table["model"]) == ["svm", *(m for m in MODELS if m != "svm")]

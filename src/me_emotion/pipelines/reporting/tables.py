@@ -269,10 +269,10 @@ def subject_table(
         models, protocol, level, names: as for ``headline_table``.
 
     Returns:
-        ``model``, then one column per test subject (``dataset/subject`` when
-        the subjects come from several datasets) holding its UF1, then
-        ``median``, ``min`` and ``max`` over subjects. The last row,
-        ``test clips``, gives each subject's clip count.
+        ``model``, then one column per test subject, headed
+        ``<subject> (<n> clips)`` (``<dataset>/<subject>`` when the subjects
+        come from several datasets), holding its UF1, then ``median``, ``min``
+        and ``max`` over subjects.
     """
     rows = _at(subject_metrics, protocol, level)
     if rows.empty:
@@ -283,20 +283,18 @@ def subject_table(
         if several
         else rows["subject"].astype(str)
     )
-    rows = rows.assign(_subject=subject)
+    clips = rows.groupby(subject)["n_samples"].first()
+    rows = rows.assign(_subject=[f"{s} ({int(clips[s])} clips)" for s in subject])
     order = _in_order(models, list(rows[col.MODEL]))
     wide = rows.pivot_table(
         index=col.MODEL, columns="_subject", values="uf1", aggfunc="first", sort=True
     ).reindex(order)
     table = wide.rename_axis(columns=None).reset_index(drop=True)
     table.insert(0, "model", [names.get(m, m) for m in order])
-    subjects = list(wide.columns)
     table["median"] = wide.median(axis=1).to_numpy()
     table["min"] = wide.min(axis=1).to_numpy()
     table["max"] = wide.max(axis=1).to_numpy()
-    clips = rows.drop_duplicates("_subject").set_index("_subject")["n_samples"]
-    counts = {"model": "test clips", **{s: float(clips[s]) for s in subjects}}
-    return pd.concat([table, pd.DataFrame([counts])], ignore_index=True)
+    return table
 
 
 def comparison_table(  # noqa: PLR0913 - one argument per choice of rows and format
