@@ -11,6 +11,7 @@ import pytest
 from me_emotion.pipelines.reporting import columns as col
 from me_emotion.pipelines.reporting.figures import Confusion, confusions_of
 from me_emotion.pipelines.reporting.nodes import (
+    build_composite_evaluation_tables,
     build_evaluation_tables,
     build_result_tables,
     data_source_label,
@@ -21,6 +22,8 @@ from me_emotion.pipelines.reporting.nodes import (
     render_tables_markdown,
 )
 from me_emotion.pipelines.reporting.tables import headline_table, markdown_table
+
+from tests.conftest import conf_parameters
 
 from .conftest import CLASSES, MODELS, WEIGHTS
 
@@ -444,3 +447,141 @@ def test_per_subject_table_names_the_dataset_when_subjects_come_from_several(
     assert "samm/sub03 (6 clips)" in table.columns
     # the named model first, the others in order of appearance
     assert list(table["model"]) == ["svm", *(m for m in MODELS if m != "svm")]
+
+
+# ---- the composite section -------------------------------------------------------------
+
+
+def _figure_row(model: str, protocol: str, train: str, test: str, uf1: float) -> dict:
+    evaluation = (
+        f"MEGC 2019 composite, CASME-II + SAMM part (LOSO), {test} clips"
+        if protocol == "composite"
+        else f"cross-dataset transfer: trained on {train}, tested on {test}"
+    )
+    return {
+        "data_source": "synthetic",
+        "embedding_weights": WEIGHTS,
+        "protocol": protocol,
+        "model": model,
+        "level": "clip",
+        "evaluation": evaluation,
+        "train_dataset": train,
+        "test_dataset": test,
+        "n_samples": 7,
+        "n_subjects": 3,
+        "accuracy": 0.5,
+        "uf1": uf1,
+        "uar": uf1 + 0.01,
+        "chance_uf1": 0.3,
+        "chance_uar": 1 / 3,
+    }
+
+
+@pytest.fixture
+def composite_report(
+    confusion_matrices, metrics, data_source, bootstrap_intervals, subject_metrics
+) -> str:
+    """The composite report on hand-made composite tables (protocol composite, not loso)."""
+    params = conf_parameters("reporting", "composite", "reporting")
+    composite = {"loso": "composite"}
+    metrics = metrics.replace({"protocol": composite})
+    intervals = bootstrap_intervals.replace({"protocol": composite})
+    class_counts = pd.DataFrame(
+        {
+            "dataset": ["casme2", "samm"],
+            "source": ["official_list", "official_list"],
+            "negative": [88, 92],
+            "positive": [32, 26],
+            "surprise": [25, 15],
+            "clips": [145, 133],
+            "subjects": [24, 28],
+        }
+    )
+    figures = pd.DataFrame(
+        [
+            _figure_row("hybrid_micronet", "composite", "all", "casme2", 0.61),
+            _figure_row("hybrid_micronet", "composite", "all", "samm", 0.52),
+            _figure_row("hybrid_micronet", "cross_dataset", "casme2", "samm", 0.43),
+            _figure_row("hybrid_micronet", "cross_dataset", "samm", "casme2", 0.34),
+        ]
+    )
+    rejects = pd.DataFrame(
+        {
+            "dataset": ["samm"],
+            "subject": ["7"],
+            "clip": ["007_9_9"],
+            "list_row": ["12"],
+            "reason": ["listed clip not in the release"],
+        }
+    )
+    tables = build_composite_evaluation_tables(
+        intervals,
+        subject_metrics.replace({"protocol": composite}),
+        pd.DataFrame(columns=["protocol", "model", "level", "reference_model"]),
+        metrics,
+        class_counts,
+        figures,
+        rejects,
+        params,
+    )
+    return render_report(
+        metrics,
+        *build_result_tables(metrics, intervals, params),
+        plot_confusion_matrices(confusion_matrices, metrics, params),
+        plot_uf1_uar(metrics, params),
+        plot_per_class_recall(confusion_matrices, metrics, params),
+        params,
+        {},
+        RUN_ENVIRONMENT,
+        NO_GAPS,
+        tables,
+        data_source,
+    )
+
+
+def test_composite_report_names_its_protocol_counts_and_label_source(composite_report):
+    body = _flat(section(composite_report, "composite"))
+    assert "MEGC 2019 composite, CASME-II + SAMM part" in body
+    assert "Label source: official_list" in body
+    assert "casme2 official_list 88 32 25 145 24" in body
+    assert "samm official_list 92 26 15 133 28" in body
+
+
+def test_composite_report_puts_dataset_figures_and_transfer_beside_the_loso(
+    composite_report, metrics
+):
+    body = _flat(section(composite_report, "composite"))
+    hybrid = metrics[
+        (metrics.model == "hybrid_micronet")
+        & (metrics.protocol == "loso")
+        & (metrics.level == "clip")
+    ].iloc[0]
+    pooled = f"{hybrid.uf1:.3f} [{hybrid.uf1 - 0.1:.3f}, {hybrid.uf1 + 0.1:.3f}]"
+    rows = [
+        f"HybridMicroNet MEGC 2019 composite, CASME-II + SAMM part (LOSO), all clips "
+        f"all all {int(hybrid.n_samples)} {pooled}",
+        "HybridMicroNet MEGC 2019 composite, CASME-II + SAMM part (LOSO), casme2 clips "
+        "all casme2 7 0.610",
+        "HybridMicroNet MEGC 2019 composite, CASME-II + SAMM part (LOSO), samm clips "
+        "all samm 7 0.520",
+        "HybridMicroNet cross-dataset transfer: trained on casme2, tested on samm "
+        "casme2 samm 7 0.430",
+        "HybridMicroNet cross-dataset transfer: trained on samm, tested on casme2 "
+        "samm casme2 7 0.340",
+    ]
+    positions = [body.index(row) for row in rows]
+    assert positions == sorted(positions)  # the LOSO first, then datasets, then transfer
+
+
+def test_composite_report_lists_rejects_and_published_figures_as_synthetic(
+    composite_report,
+):
+    body = _flat(section(composite_report, "composite"))
+    assert "samm 7 007_9_9 12 listed clip not in the release" in body
+    assert "STSTNet 0.74" in body and "LBP-TOP 0.59" in body
+    assert "OFF-ApexNet 0.72" in body and "0.86-0.89" in body
+    assert "on SYNTHETIC data and are not comparable" in body
+
+
+def test_dataset_reports_have_no_composite_section(report):
+    assert '<section id="composite">' not in report

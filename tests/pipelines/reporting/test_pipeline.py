@@ -182,3 +182,19 @@ def test_the_report_renders_every_figure_in_chromium(
         page.as_uri(), tmp_path / "report.png", size=(1280, 2400), budget_ms=8000
     )
     assert shot.stat().st_size > 50_000
+
+
+def test_the_composite_report_reads_the_composite_and_evaluation_tables():
+    """Its section's inputs are the composite stage's and the evaluation stage's outputs."""
+    inputs = reporting.create_composite_pipeline().inputs()
+    assert {
+        "composite.class_counts",
+        "composite.figures_by_dataset",
+        "composite.clip_label_rejects",
+        "composite.bootstrap_intervals",
+        "composite.subject_metrics",
+        "composite.model_comparison",
+        "casme2.data_source",
+        "samm.data_source",
+    } <= inputs
+    assert "class_counts" not in str(sorted(reporting.create_pipeline().inputs()))
