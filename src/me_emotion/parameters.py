@@ -148,7 +148,9 @@ class RegisteredModels:
 TRAINING_MODELS = RegisteredModels()
 
 
-def headline_protocol_is_reported(values: Mapping[str, Any], section: str, file: str) -> None:
+def headline_protocol_is_reported(
+    values: Mapping[str, Any], section: str, file: str
+) -> None:
     """``reporting.headline.protocol`` must be one of ``reporting.protocols``."""
     protocol = values["headline"]["protocol"]
     if protocol not in values["protocols"]:
@@ -156,6 +158,7 @@ def headline_protocol_is_reported(values: Mapping[str, Any], section: str, file:
             f"params:{section}.headline.protocol {protocol!r} is not one of "
             f"params:{section}.protocols {list(values['protocols'])} (see {file})"
         )
+
 
 BLOCKS: dict[str, Block] = {
     "data_ingestion": Block(

@@ -22,7 +22,6 @@ from me_emotion.pipelines.reporting.nodes import (
     render_tables_markdown,
 )
 from me_emotion.pipelines.reporting.tables import headline_table, markdown_table
-
 from tests.conftest import conf_parameters
 
 from .conftest import CLASSES, MODELS, WEIGHTS
@@ -245,6 +244,7 @@ def render(
     confusion_matrices: pd.DataFrame,
     params: dict,
     data_source: dict,
+    *,
     run_parameters: dict | None = None,
     evaluation: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None,
 ) -> str:
@@ -280,7 +280,9 @@ def render(
 @pytest.fixture
 def report(confusion_matrices, metrics, params, data_source) -> str:
     run_parameters = {"reporting": params, "training": {"seed": 20260421}}
-    return render(metrics, confusion_matrices, params, data_source, run_parameters)
+    return render(
+        metrics, confusion_matrices, params, data_source, run_parameters=run_parameters
+    )
 
 
 def test_report_is_self_contained_and_labelled(report):
@@ -343,13 +345,17 @@ def test_report_on_real_data_has_no_synthetic_banner(
 # ---- intervals, per-subject results, model comparison ----------------------------------
 
 
-def test_tables_show_the_interval_beside_uf1_and_uar(metrics, bootstrap_intervals, params):
+def test_tables_show_the_interval_beside_uf1_and_uar(
+    metrics, bootstrap_intervals, params
+):
     _, _, table3 = build_result_tables(metrics, bootstrap_intervals, params)
     columns = list(table3.columns)
     assert columns[columns.index("F1 (UF1)") + 1] == "UF1 95% CI"
     assert columns[columns.index("recall (UAR)") + 1] == "UAR 95% CI"
     svm = metrics[
-        (metrics.model == "svm") & (metrics.protocol == "loso") & (metrics.level == "clip")
+        (metrics.model == "svm")
+        & (metrics.protocol == "loso")
+        & (metrics.level == "clip")
     ].iloc[0]
     row = table3[
         (table3.model == "SVM") & (table3.protocol == "loso") & (table3.level == "clip")
@@ -373,17 +379,24 @@ def test_markdown_headline_carries_the_intervals(metrics, bootstrap_intervals, p
         & (metrics.level == "clip")
     ].iloc[0]
     line = next(r for r in headline.splitlines() if r.startswith("| HybridMicroNet"))
-    assert f"| {hybrid.uf1:.3f} | [{hybrid.uf1 - 0.1:.3f}, {hybrid.uf1 + 0.1:.3f}] |" in line
+    assert (
+        f"| {hybrid.uf1:.3f} | [{hybrid.uf1 - 0.1:.3f}, {hybrid.uf1 + 0.1:.3f}] |"
+        in line
+    )
     assert "UF1 95% CI" in headline and "UAR 95% CI" in headline
 
 
-def test_intervals_without_their_columns_are_refused(metrics, bootstrap_intervals, params):
+def test_intervals_without_their_columns_are_refused(
+    metrics, bootstrap_intervals, params
+):
     with pytest.raises(ValueError, match="uf1_high"):
-        build_result_tables(metrics, bootstrap_intervals.drop(columns="uf1_high"), params)
+        build_result_tables(
+            metrics, bootstrap_intervals.drop(columns="uf1_high"), params
+        )
 
 
 @pytest.fixture
-def evaluated_report(
+def evaluated_report(  # noqa: PLR0913, PLR0917 - one fixture per input table
     confusion_matrices,
     metrics,
     params,
@@ -393,7 +406,9 @@ def evaluated_report(
     model_comparison,
 ) -> str:
     evaluation = (bootstrap_intervals, subject_metrics, model_comparison)
-    return render(metrics, confusion_matrices, params, data_source, None, evaluation)
+    return render(
+        metrics, confusion_matrices, params, data_source, evaluation=evaluation
+    )
 
 
 def _flat(html: str) -> str:
@@ -570,7 +585,9 @@ def test_composite_report_puts_dataset_figures_and_transfer_beside_the_loso(
         "samm casme2 7 0.340",
     ]
     positions = [body.index(row) for row in rows]
-    assert positions == sorted(positions)  # the LOSO first, then datasets, then transfer
+    assert positions == sorted(
+        positions
+    )  # the LOSO first, then datasets, then transfer
 
 
 def test_composite_report_lists_rejects_and_published_figures_as_synthetic(

@@ -33,7 +33,7 @@ def _catalog(inputs: dict) -> DataCatalog:
 
 
 @pytest.fixture
-def run_report(  # noqa: PLR0913 - one fixture per input table
+def run_report(  # noqa: PLR0913, PLR0917 - one fixture per input table
     tmp_path,
     monkeypatch,
     clip_index,

@@ -174,7 +174,13 @@ def build_result_tables(
     decimals = int(params["decimals"])
     return tuple(
         metric_table(
-            metrics, models, protocols, dataset, names, bootstrap_intervals, decimals
+            metrics,
+            models,
+            protocols,
+            dataset,
+            names,
+            intervals=bootstrap_intervals,
+            decimals=decimals,
         )
         for models in (
             [params["hybrid_model"]],
@@ -194,8 +200,8 @@ def _headline(
         headline["protocol"],
         headline["level"],
         _names(params),
-        intervals,
-        int(params["decimals"]),
+        intervals=intervals,
+        decimals=int(params["decimals"]),
     )
     return Headline(headline["protocol"], headline["level"], table)
 
@@ -226,7 +232,12 @@ def build_evaluation_tables(
         intervals=bootstrap_intervals,
         subjects=subject_table(subject_metrics, models, protocol, level, names),
         comparison=comparison_table(
-            model_comparison, models, protocol, level, names, int(params["decimals"])
+            model_comparison,
+            models,
+            protocol,
+            level,
+            names,
+            decimals=int(params["decimals"]),
         ),
     )
 
@@ -266,8 +277,8 @@ def build_composite_evaluation_tables(  # noqa: PLR0913, PLR0917 - one input per
                 _model_order(params),
                 params["headline"]["level"],
                 _names(params),
-                bootstrap_intervals,
-                int(params["decimals"]),
+                intervals=bootstrap_intervals,
+                decimals=int(params["decimals"]),
             ),
             rejects=clip_label_rejects,
             published=PUBLISHED_COMPOSITE_UF1,
@@ -275,7 +286,7 @@ def build_composite_evaluation_tables(  # noqa: PLR0913, PLR0917 - one input per
     )
 
 
-def render_tables_markdown(
+def render_tables_markdown(  # noqa: PLR0913, PLR0917 - one input per table, wired by the pipeline
     table1: pd.DataFrame,
     table2: pd.DataFrame,
     table3: pd.DataFrame,

@@ -228,7 +228,9 @@ def uncertainty_section(evaluation: EvaluationTables, decimals: int) -> str:
     )
 
 
-def composite_section(composite: CompositeTables, synthetic: bool, decimals: int) -> str:
+def composite_section(
+    composite: CompositeTables, synthetic: bool, decimals: int
+) -> str:
     """Counts per dataset and label source, figures by dataset and transfer, rejects, published figures."""
     text = _text()
     counts = composite.class_counts

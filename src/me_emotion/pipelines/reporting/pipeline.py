@@ -67,7 +67,12 @@ RUN_ENVIRONMENT = "run_environment"  # one catalog entry, shared by every namesp
 
 EVALUATION = ("bootstrap_intervals", "subject_metrics", "model_comparison")
 # The composite's own tables (pipelines/training/composite.py).
-COMPOSITE_TABLES = ("metrics", "class_counts", "figures_by_dataset", "clip_label_rejects")
+COMPOSITE_TABLES = (
+    "metrics",
+    "class_counts",
+    "figures_by_dataset",
+    "clip_label_rejects",
+)
 
 
 def _evaluation_tables_node(composite: bool) -> Node:

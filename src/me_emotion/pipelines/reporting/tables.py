@@ -70,14 +70,19 @@ def _interval_cells(
             f"bootstrap_intervals lacks column(s) {missing}; it has "
             f"{sorted(intervals.columns)} (written by the evaluation stage)"
         )
-    keys = [*INTERVAL_KEYS, *(c for c in col.SOURCE_KEYS if c in rows and c in intervals)]
+    keys = [
+        *INTERVAL_KEYS,
+        *(c for c in col.SOURCE_KEYS if c in rows and c in intervals),
+    ]
     bounds = intervals.drop_duplicates(keys).set_index(keys)
     cells = []
-    for key in rows[keys].itertuples(index=False):
-        key = tuple(key)
+    for row in rows[keys].itertuples(index=False):
+        key = tuple(row)
         if key in bounds.index:
             found = bounds.loc[key]
-            cells.append(interval_text(found[f"{metric}_low"], found[f"{metric}_high"], decimals))
+            cells.append(
+                interval_text(found[f"{metric}_low"], found[f"{metric}_high"], decimals)
+            )
         else:
             cells.append("")
     return cells
@@ -89,6 +94,7 @@ def metric_table(  # noqa: PLR0913 - the intervals and their format are optional
     protocols: Sequence[str],
     dataset: str,
     names: dict[str, str],
+    *,
     intervals: pd.DataFrame | None = None,
     decimals: int = 3,
 ) -> pd.DataFrame:
@@ -164,6 +170,7 @@ def headline_table(  # noqa: PLR0913 - the intervals and their format are option
     protocol: str,
     level: str,
     names: dict[str, str],
+    *,
     intervals: pd.DataFrame | None = None,
     decimals: int = 3,
 ) -> pd.DataFrame:
@@ -188,7 +195,13 @@ def headline_table(  # noqa: PLR0913 - the intervals and their format are option
         *(m for m in dict.fromkeys(metrics[col.MODEL]) if m not in models),
     ]
     rows = metric_table(
-        metrics, every_model, [protocol], "", names, intervals, decimals
+        metrics,
+        every_model,
+        [protocol],
+        "",
+        names,
+        intervals=intervals,
+        decimals=decimals,
     )
     rows = rows[rows["level"] == level]
     table = rows[["model", "protocol", "level"]].copy()
@@ -297,12 +310,13 @@ def subject_table(
     return table
 
 
-def comparison_table(  # noqa: PLR0913 - one argument per choice of rows and format
+def comparison_table(
     model_comparison: pd.DataFrame,
     models: Sequence[str],
     protocol: str,
     level: str,
     names: dict[str, str],
+    *,
     decimals: int = 3,
 ) -> pd.DataFrame:
     """Each model minus the reference model (paired bootstrap over subjects).
@@ -342,6 +356,7 @@ def composite_figures_table(  # noqa: PLR0913 - one argument per source table an
     models: Sequence[str],
     level: str,
     names: dict[str, str],
+    *,
     intervals: pd.DataFrame | None = None,
     decimals: int = 3,
 ) -> pd.DataFrame:
@@ -361,7 +376,13 @@ def composite_figures_table(  # noqa: PLR0913 - one argument per source table an
         per source dataset, then the transfer directions.
     """
     pooled = metric_table(
-        metrics, models, ["composite"], "", names, intervals, decimals
+        metrics,
+        models,
+        ["composite"],
+        "",
+        names,
+        intervals=intervals,
+        decimals=decimals,
     )
     pooled = pooled[pooled["level"] == level]
     parts = pd.DataFrame(
