@@ -283,19 +283,18 @@ def subject_table(
 
     Returns:
         ``model``, then one column per test subject, headed
-        ``<subject> (<n> clips)`` (``<dataset>/<subject>`` when the subjects
-        come from several datasets), holding its UF1, then ``median``, ``min``
+        ``<subject> (<n> clips)`` (``<dataset>/<subject>`` when two datasets
+        share a subject name), holding its UF1, then ``median``, ``min``
         and ``max`` over subjects.
     """
     rows = _at(subject_metrics, protocol, level)
     if rows.empty:
         return pd.DataFrame(columns=["model"])
-    several = rows["dataset"].nunique() > 1 if "dataset" in rows else False
-    subject = (
-        rows["dataset"].astype(str) + "/" + rows["subject"].astype(str)
-        if several
-        else rows["subject"].astype(str)
-    )
+    subject = rows["subject"].astype(str)
+    if "dataset" in rows:
+        pairs = rows[["dataset", "subject"]].drop_duplicates()
+        if pairs["subject"].duplicated().any():  # one name in two datasets
+            subject = rows["dataset"].astype(str) + "/" + subject
     clips = rows.groupby(subject)["n_samples"].first()
     rows = rows.assign(_subject=[f"{s} ({int(clips[s])} clips)" for s in subject])
     order = _in_order(models, list(rows[col.MODEL]))
