@@ -126,6 +126,17 @@ def data_source(clip_index: pd.DataFrame) -> dict:
 SUBJECTS = ["sub01", "sub02", "sub03"]
 
 
+def _row_keys(model: str) -> dict:
+    """The evaluation stage's row keys: synthetic, LOSO, clip level."""
+    return {
+        "data_source": "synthetic",
+        "embedding_weights": WEIGHTS,
+        "protocol": "loso",
+        "model": model,
+        "level": "clip",
+    }
+
+
 @pytest.fixture
 def bootstrap_intervals(metrics: pd.DataFrame) -> pd.DataFrame:
     """The evaluation stage's intervals at the clip level: uf1 +- (0.1 + model index / 100)."""
@@ -160,11 +171,7 @@ def subject_metrics() -> pd.DataFrame:
         for s, subject in enumerate(SUBJECTS):
             rows.append(
                 {
-                    "data_source": "synthetic",
-                    "embedding_weights": WEIGHTS,
-                    "protocol": "loso",
-                    "model": model,
-                    "level": "clip",
+                    **_row_keys(model),
                     "dataset": "casme2",
                     "subject": subject,
                     "fold": subject,
@@ -185,11 +192,7 @@ def model_comparison() -> pd.DataFrame:
     for m, model in enumerate(MODELS[1:], start=1):
         rows.append(
             {
-                "data_source": "synthetic",
-                "embedding_weights": WEIGHTS,
-                "protocol": "loso",
-                "model": model,
-                "level": "clip",
+                **_row_keys(model),
                 "reference_model": "hybrid_micronet",
                 "n_subjects": 3,
                 "uf1_difference": m / 10,
