@@ -296,7 +296,12 @@ def subject_table(
         if pairs["subject"].duplicated().any():  # one name in two datasets
             subject = rows["dataset"].astype(str) + "/" + subject
     clips = rows.groupby(subject)["n_samples"].first()
-    rows = rows.assign(_subject=[f"{s} ({int(clips[s])} clips)" for s in subject])
+    rows = rows.assign(
+        _subject=[
+            f"{s} ({int(clips[s])} clip{'' if int(clips[s]) == 1 else 's'})"
+            for s in subject
+        ]
+    )
     order = _in_order(models, list(rows[col.MODEL]))
     wide = rows.pivot_table(
         index=col.MODEL, columns="_subject", values="uf1", aggfunc="first", sort=True
