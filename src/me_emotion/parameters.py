@@ -24,7 +24,9 @@ below, describing each key with a spec:
 - ``MapOf(spec)``: a mapping with free keys whose values match ``spec``;
 - ``ANY``: not checked here (a node checks it);
 - a dict of specs: a nested block with exactly these keys;
-- ``TRAINING_MODELS``: the training registry's models, each with its own schema.
+- ``TRAINING_MODELS``: the training registry's models, each with its own schema;
+- ``Block(..., rules=(...))``: checks across keys (e.g. the reporting headline's
+  protocol must be a reported protocol).
 
 A block without a schema is skipped at run time (so a pipeline merged before
 its schema still runs) but fails ``tests/reliability/test_configuration.py``, which
@@ -35,7 +37,7 @@ always an error (:func:`unknown_runtime_keys`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,10 +80,16 @@ class MapOf:
 
 @dataclass(frozen=True)
 class Block:
-    """A parameter block: the YAML file that defines it and its keys' specs."""
+    """A parameter block: the YAML file that defines it and its keys' specs.
+
+    ``rules``: checks across keys that a per-key spec cannot say, each called
+    as ``rule(values, section, file)`` after the keys matched; a rule raises a
+    ParameterError naming the keys and the file.
+    """
 
     file: str
     keys: dict[str, Any] = field(default_factory=dict)
+    rules: tuple[Callable[[Any, str, str], None], ...] = ()
 
 
 class ParameterError(ValueError):
@@ -138,6 +146,19 @@ class RegisteredModels:
 
 
 TRAINING_MODELS = RegisteredModels()
+
+
+def headline_protocol_is_reported(
+    values: Mapping[str, Any], section: str, file: str
+) -> None:
+    """``reporting.headline.protocol`` must be one of ``reporting.protocols``."""
+    protocol = values["headline"]["protocol"]
+    if protocol not in values["protocols"]:
+        raise ParameterError(
+            f"params:{section}.headline.protocol {protocol!r} is not one of "
+            f"params:{section}.protocols {list(values['protocols'])} (see {file})"
+        )
+
 
 BLOCKS: dict[str, Block] = {
     "data_ingestion": Block(
@@ -239,8 +260,9 @@ BLOCKS: dict[str, Block] = {
             "enhanced_model": str,
             "baselines": ListOf(str),
             "model_names": (MapOf(str), type(None)),
-            "decimals": int,
+            "decimals": AtLeast(int, 0),
         },
+        rules=(headline_protocol_is_reported,),
     ),
     "evaluation_statistics": Block(
         "conf/base/parameters_evaluation.yml",
@@ -477,6 +499,8 @@ def check_block(params: Any, block: str, section: str) -> None:
     """
     schema = BLOCKS[block]
     _check(params, schema.keys, section, schema.file)
+    for rule in schema.rules:
+        rule(params, section, schema.file)
 
 
 def parameter_blocks(params: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:

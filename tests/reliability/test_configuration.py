@@ -52,6 +52,20 @@ def test_nested_typo_in_params_stops_the_run(kedro_project):
         _run_ingestion(kedro_project, extra)
 
 
+def test_reporting_headline_outside_the_reported_protocols_stops_the_run(
+    kedro_project,
+):
+    """A rule across keys, checked at startup like the keys (not again by each node)."""
+    extra = {"casme2": {"reporting": {"headline": {"protocol": "holdout"}}}}
+    with pytest.raises(
+        ParameterError,
+        match=r"casme2\.reporting\.headline\.protocol 'holdout' is not one of "
+        r"params:casme2\.reporting\.protocols \['paper_random_split', 'loso'\]"
+        r" \(see conf/base/parameters_reporting\.yml\)",
+    ):
+        _run_ingestion(kedro_project, extra)
+
+
 def test_params_key_of_an_unknown_block_stops_the_run(kedro_project):
     extra = {"casme2": {"data_ingestin": {"class_set": "all_labels"}}}
     with pytest.raises(ParameterError, match=r"casme2\.data_ingestin\.class_set"):
@@ -106,6 +120,18 @@ def test_renamed_key_in_the_yaml_file_names_both_keys_and_the_file(kedro_project
         ("face_detection", {"scale_factor": 1.0}, "scale_factor must be a number > 1"),
         ("face_detection", {"margin": -0.1}, "margin must be a number >= 0"),
         ("training", {"profile": "paper"}, r"unknown key\(s\) \['profile'\]"),
+        ("reporting", {"decimal": 2}, r"unknown key\(s\) \['decimal'\]"),
+        ("reporting", {"decimals": -1}, "decimals must be an integer >= 0"),
+        (
+            "reporting",
+            {"headline": {"protocol": "loso", "level": "video"}},
+            "headline.level must be one of",
+        ),
+        (
+            "reporting",
+            {"headline": {"protocol": "composite", "level": "clip"}},
+            r"headline.protocol 'composite' is not one of",
+        ),
     ],
 )
 def test_wrong_types_are_rejected(block, change, expected):

@@ -121,3 +121,88 @@ def data_source(clip_index: pd.DataFrame) -> dict:
             "class_set": "five_class",
         },
     )
+
+
+SUBJECTS = ["sub01", "sub02", "sub03"]
+
+
+def _row_keys(model: str) -> dict:
+    """The evaluation stage's row keys: synthetic, LOSO, clip level."""
+    return {
+        "data_source": "synthetic",
+        "embedding_weights": WEIGHTS,
+        "protocol": "loso",
+        "model": model,
+        "level": "clip",
+    }
+
+
+@pytest.fixture
+def bootstrap_intervals(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The evaluation stage's intervals at the clip level: uf1 +- (0.1 + model index / 100)."""
+    clip = metrics[metrics.level == "clip"]
+    rows = []
+    for _, row in clip.iterrows():
+        width = 0.1 + MODELS.index(row["model"]) / 100
+        rows.append(
+            {
+                **{k: row[k] for k in ("data_source", "embedding_weights")},
+                **{k: row[k] for k in ("protocol", "model", "level")},
+                "n_subjects": 3,
+                "n_samples": row["n_samples"],
+                "uf1": row["uf1"],
+                "uf1_low": row["uf1"] - width,
+                "uf1_high": row["uf1"] + width,
+                "uar": row["uar"],
+                "uar_low": row["uar"] - width / 2,
+                "uar_high": row["uar"] + width / 2,
+                "n_bootstrap": 1000,
+                "confidence": 0.95,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def subject_metrics() -> pd.DataFrame:
+    """Per-subject UF1 = model index / 10 + subject index / 100, clips = 4 + subject index."""
+    rows = []
+    for m, model in enumerate(MODELS):
+        for s, subject in enumerate(SUBJECTS):
+            rows.append(
+                {
+                    **_row_keys(model),
+                    "dataset": "casme2",
+                    "subject": subject,
+                    "fold": subject,
+                    "n_samples": 4 + s,
+                    "n_classes_present": 2,
+                    "accuracy": 0.5,
+                    "uf1": m / 10 + s / 100,
+                    "uar": 0.5,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def model_comparison() -> pd.DataFrame:
+    """Each model other than hybrid_micronet: UF1 difference = model index / 10."""
+    rows = []
+    for m, model in enumerate(MODELS[1:], start=1):
+        rows.append(
+            {
+                **_row_keys(model),
+                "reference_model": "hybrid_micronet",
+                "n_subjects": 3,
+                "uf1_difference": m / 10,
+                "uf1_difference_low": m / 10 - 0.25,
+                "uf1_difference_high": m / 10 + 0.05,
+                "uf1_share_not_better": 0.5 - m / 10,
+                "uar_difference": -m / 10,
+                "uar_difference_low": -m / 10 - 0.05,
+                "uar_difference_high": -m / 10 + 0.05,
+                "uar_share_not_better": 0.9,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -33,7 +33,15 @@ def _catalog(inputs: dict) -> DataCatalog:
 
 
 @pytest.fixture
-def run_report(tmp_path, monkeypatch, clip_index, params):
+def run_report(  # noqa: PLR0913, PLR0917 - one fixture per input table
+    tmp_path,
+    monkeypatch,
+    clip_index,
+    params,
+    bootstrap_intervals,
+    subject_metrics,
+    model_comparison,
+):
     """Run the casme2-namespaced reporting pipeline on given metrics; returns the catalog."""
     monkeypatch.chdir(tmp_path)
 
@@ -57,6 +65,9 @@ def run_report(tmp_path, monkeypatch, clip_index, params):
                     columns=["protocol", "fold", "level", "missing_classes"]
                 ),
                 "casme2.vgg_embeddings": embeddings,
+                "casme2.bootstrap_intervals": bootstrap_intervals,
+                "casme2.subject_metrics": subject_metrics,
+                "casme2.model_comparison": model_comparison,
                 "params:casme2.data_ingestion": {
                     "dataset": "casme2",
                     "coding_file": "c.xlsx",
@@ -110,6 +121,11 @@ def test_every_output_is_written_where_the_catalog_says(
     printed = catalog.load("casme2.run_parameters")
     assert list(printed) == list(DATASET_BLOCKS)
     assert "block: face_detection" in report
+    # the evaluation stage's intervals reach the CSV tables and the Markdown
+    assert "UF1 95% CI" in table3.columns
+    markdown = (folder / "results_tables.md").read_text()
+    assert "UF1 95% CI" in markdown
+    assert 'id="uncertainty"' in report
 
 
 def test_the_training_stages_own_metrics_are_reported(run_report, tmp_path):
@@ -171,3 +187,19 @@ def test_the_report_renders_every_figure_in_chromium(
         page.as_uri(), tmp_path / "report.png", size=(1280, 2400), budget_ms=8000
     )
     assert shot.stat().st_size > 50_000
+
+
+def test_the_composite_report_reads_the_composite_and_evaluation_tables():
+    """Its section's inputs are the composite stage's and the evaluation stage's outputs."""
+    inputs = reporting.create_composite_pipeline().inputs()
+    assert {
+        "composite.class_counts",
+        "composite.figures_by_dataset",
+        "composite.clip_label_rejects",
+        "composite.bootstrap_intervals",
+        "composite.subject_metrics",
+        "composite.model_comparison",
+        "casme2.data_source",
+        "samm.data_source",
+    } <= inputs
+    assert "class_counts" not in str(sorted(reporting.create_pipeline().inputs()))

@@ -14,6 +14,7 @@ MODEL = "model"
 LEVEL = "level"  # clip | frame
 DATA_SOURCE = "data_source"  # synthetic | real
 WEIGHTS = "embedding_weights"  # VGG-16 weights behind the embeddings
+SOURCE_KEYS = (DATA_SOURCE, WEIGHTS)
 
 # ---- metrics: report name -> column of {namespace}.metrics ---------------------
 # On pooled predictions macro recall is UAR and macro F1 is UF1 (same formula),

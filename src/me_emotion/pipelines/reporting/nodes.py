@@ -16,8 +16,6 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from me_emotion.parameters import check_parameter_keys
-
 from . import columns as col
 from .figures import (
     Confusion,
@@ -29,40 +27,32 @@ from .figures import (
     per_class_recall_figure,
     scores_figure,
 )
-from .pages import Figures, Headline, report_html, tables_markdown
-from .tables import headline_table, metric_table, model_order
+from .pages import (
+    CompositeTables,
+    EvaluationTables,
+    Figures,
+    Headline,
+    report_html,
+    tables_markdown,
+)
+from .tables import (
+    comparison_table,
+    composite_figures_table,
+    headline_table,
+    metric_table,
+    model_order,
+    subject_table,
+)
 
-PARAMETER_KEYS = {
-    "dataset",
-    "headline",
-    "protocols",
-    "hybrid_model",
-    "enhanced_model",
-    "baselines",
-    "model_names",
-    "decimals",
-}
-PARAMETERS_FILE = "conf/base/parameters_reporting.yml"
 # Footer versions: a package the run environment does not list reads so.
 UNRECORDED = "not recorded"
-
-
-def check_params(params: dict[str, Any]) -> None:
-    """Raise on a missing or misspelt key of ``params:<namespace>.reporting``."""
-    check_parameter_keys(
-        params, PARAMETER_KEYS, "<namespace>.reporting", PARAMETERS_FILE
-    )
-    headline = params["headline"]
-    if set(headline) != {"protocol", "level"}:
-        raise ValueError(
-            f"reporting.headline needs exactly 'protocol' and 'level', got {sorted(headline)} "
-            f"(see {PARAMETERS_FILE})"
-        )
-    if headline["protocol"] not in params["protocols"]:
-        raise ValueError(
-            f"reporting.headline.protocol {headline['protocol']!r} is not one of "
-            f"reporting.protocols {params['protocols']} (see {PARAMETERS_FILE})"
-        )
+# Published 3-class composite UF1 (LOSO, real data), quoted for orientation.
+PUBLISHED_COMPOSITE_UF1 = (
+    ("LBP-TOP", "0.59"),
+    ("OFF-ApexNet", "0.72"),
+    ("STSTNet", "0.74"),
+    ("recent transformers", "0.86-0.89 (often lower when re-run)"),
+)
 
 
 def _model_order(params: dict[str, Any]) -> list[str]:
@@ -163,27 +153,46 @@ def summarise_data_source(
 
 
 def build_result_tables(
-    metrics: pd.DataFrame, params: dict[str, Any]
+    metrics: pd.DataFrame, bootstrap_intervals: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The paper's Tables 1-3, each with a protocol column (random split beside LOSO).
+
+    Args:
+        metrics: ``{namespace}.metrics``.
+        bootstrap_intervals: ``{namespace}.bootstrap_intervals``: the 95%
+            bootstrap-over-subjects interval printed beside UF1 and UAR.
+        params: ``params:<namespace>.reporting`` (checked at startup).
 
     Returns:
         ``(table1, table2, table3)``: the hybrid model; the AU-enhanced model;
         the baselines, the hybrid model and the AU-enhanced model together.
         Columns: see ``tables.metric_table``.
     """
-    check_params(params)
     names = _names(params)
     protocols = params["protocols"]
     dataset = params["dataset"]
-    return (
-        metric_table(metrics, [params["hybrid_model"]], protocols, dataset, names),
-        metric_table(metrics, [params["enhanced_model"]], protocols, dataset, names),
-        metric_table(metrics, _model_order(params), protocols, dataset, names),
+    decimals = int(params["decimals"])
+    return tuple(
+        metric_table(
+            metrics,
+            models,
+            protocols,
+            dataset,
+            names,
+            intervals=bootstrap_intervals,
+            decimals=decimals,
+        )
+        for models in (
+            [params["hybrid_model"]],
+            [params["enhanced_model"]],
+            _model_order(params),
+        )
     )
 
 
-def _headline(metrics: pd.DataFrame, params: dict[str, Any]) -> Headline:
+def _headline(
+    metrics: pd.DataFrame, intervals: pd.DataFrame, params: dict[str, Any]
+) -> Headline:
     headline = params["headline"]
     table = headline_table(
         metrics,
@@ -191,23 +200,108 @@ def _headline(metrics: pd.DataFrame, params: dict[str, Any]) -> Headline:
         headline["protocol"],
         headline["level"],
         _names(params),
+        intervals=intervals,
+        decimals=int(params["decimals"]),
     )
     return Headline(headline["protocol"], headline["level"], table)
 
 
-def render_tables_markdown(
+def build_evaluation_tables(
+    bootstrap_intervals: pd.DataFrame,
+    subject_metrics: pd.DataFrame,
+    model_comparison: pd.DataFrame,
+    params: dict[str, Any],
+) -> EvaluationTables:
+    """Per-subject UF1 and the comparison with the hybrid model, at the headline.
+
+    Args:
+        bootstrap_intervals: ``{namespace}.bootstrap_intervals``.
+        subject_metrics: ``{namespace}.subject_metrics``.
+        model_comparison: ``{namespace}.model_comparison`` (paired bootstrap).
+        params: ``params:<namespace>.reporting``.
+
+    Returns:
+        The headline protocol and level, the intervals, the per-subject table
+        and the comparison table (``tables.subject_table`` / ``comparison_table``).
+    """
+    protocol, level = params["headline"]["protocol"], params["headline"]["level"]
+    models, names = _model_order(params), _names(params)
+    return EvaluationTables(
+        protocol=protocol,
+        level=level,
+        intervals=bootstrap_intervals,
+        subjects=subject_table(subject_metrics, models, protocol, level, names),
+        comparison=comparison_table(
+            model_comparison,
+            models,
+            protocol,
+            level,
+            names,
+            decimals=int(params["decimals"]),
+        ),
+    )
+
+
+def build_composite_evaluation_tables(  # noqa: PLR0913, PLR0917 - one input per source table
+    bootstrap_intervals: pd.DataFrame,
+    subject_metrics: pd.DataFrame,
+    model_comparison: pd.DataFrame,
+    metrics: pd.DataFrame,
+    class_counts: pd.DataFrame,
+    figures_by_dataset: pd.DataFrame,
+    clip_label_rejects: pd.DataFrame,
+    params: dict[str, Any],
+) -> EvaluationTables:
+    """``build_evaluation_tables`` plus the composite's own section.
+
+    Args:
+        bootstrap_intervals, subject_metrics, model_comparison: as for
+            ``build_evaluation_tables`` (``composite.*``).
+        metrics: ``composite.metrics`` (the all-clips composite LOSO row).
+        class_counts: ``composite.class_counts``: 3-class clips per dataset and
+            label source (``official_list`` | ``class_map``).
+        figures_by_dataset: ``composite.figures_by_dataset``: composite LOSO on
+            each dataset's clips and both ``cross_dataset`` directions.
+        clip_label_rejects: ``composite.clip_label_rejects``: list rows not used.
+        params: ``params:composite.reporting``.
+    """
+    tables = build_evaluation_tables(
+        bootstrap_intervals, subject_metrics, model_comparison, params
+    )
+    return tables.with_composite(
+        CompositeTables(
+            class_counts=class_counts,
+            figures=composite_figures_table(
+                metrics,
+                figures_by_dataset,
+                _model_order(params),
+                params["headline"]["level"],
+                _names(params),
+                intervals=bootstrap_intervals,
+                decimals=int(params["decimals"]),
+            ),
+            rejects=clip_label_rejects,
+            published=PUBLISHED_COMPOSITE_UF1,
+        )
+    )
+
+
+def render_tables_markdown(  # noqa: PLR0913, PLR0917 - one input per table, wired by the pipeline
     table1: pd.DataFrame,
     table2: pd.DataFrame,
     table3: pd.DataFrame,
     metrics: pd.DataFrame,
+    bootstrap_intervals: pd.DataFrame,
     params: dict[str, Any],
 ) -> str:
-    """Tables 1-3 as one Markdown document, labelled with the data source and weights."""
-    check_params(params)
+    """Tables 1-3 as one Markdown document, labelled with the data source and weights.
+
+    The headline and the tables carry UF1 / UAR intervals (95% bootstrap over subjects).
+    """
     return tables_markdown(
         params["dataset"],
         data_source_label(metrics),
-        _headline(metrics, params),
+        _headline(metrics, bootstrap_intervals, params),
         (table1, table2, table3),
         int(params["decimals"]),
     )
@@ -235,7 +329,6 @@ def plot_confusion_matrices(
     A menu picks the matrix; the headline (hybrid model, headline protocol and
     level) is shown first. The title names protocol, level and data source.
     """
-    check_params(params)
     return confusion_matrices_figure(
         _ordered_confusions(confusion_matrices, params),
         data_source_label(metrics),
@@ -245,7 +338,6 @@ def plot_confusion_matrices(
 
 def plot_uf1_uar(metrics: pd.DataFrame, params: dict[str, Any]) -> go.Figure:
     """Bar chart of UF1 and UAR per model, one panel per protocol, at the headline level."""
-    check_params(params)
     return scores_figure(
         in_model_order(metrics, _model_order(params)),
         ordered(list(metrics[col.PROTOCOL]), params["protocols"]),
@@ -259,7 +351,6 @@ def plot_per_class_recall(
     confusion_matrices: pd.DataFrame, metrics: pd.DataFrame, params: dict[str, Any]
 ) -> go.Figure:
     """Heatmap of per-class recall (model x class), one panel per protocol."""
-    check_params(params)
     confusions = _ordered_confusions(confusion_matrices, params)
     return per_class_recall_figure(
         confusions,
@@ -294,6 +385,7 @@ def render_report(  # noqa: PLR0913, PLR0917 - one input per report section, wir
     run_parameters: dict[str, Any],
     run_environment: dict[str, Any],
     fold_class_gaps: pd.DataFrame,
+    evaluation_tables: EvaluationTables,
     *data_sources: dict[str, Any],
 ) -> str:
     """One self-contained HTML page: data source, weights, tables, figures, parameters.
@@ -308,12 +400,13 @@ def render_report(  # noqa: PLR0913, PLR0917 - one input per report section, wir
             versions (``me_emotion``, ``kedro``, ``plotly``) are in the footer.
         fold_class_gaps: ``{namespace}.fold_class_gaps``, the folds whose
             training side lacks a class (listed in their own section).
+        evaluation_tables: ``build_evaluation_tables``' (or the composite
+            variant's) output: intervals, per-subject and comparison tables.
         data_sources: one ``summarise_data_source`` dict per dataset.
 
     Returns:
         The page (plotly.js inline, about 4 MB), readable offline.
     """
-    check_params(params)
     source = data_source_label(metrics)
     if any(s["source"] == "synthetic" for s in data_sources):
         source = "SYNTHETIC data"  # the clip index says so even where metrics do not
@@ -327,8 +420,9 @@ def render_report(  # noqa: PLR0913, PLR0917 - one input per report section, wir
         title=f"me_emotion results: {params['dataset']} ({source})",
         source=source,
         weights=weights,
-        headline=_headline(metrics, params),
+        headline=_headline(metrics, evaluation_tables.intervals, params),
         tables=(table1, table2, table3),
+        evaluation=evaluation_tables,
         figures=Figures(confusion_figure, scores, recall),
         metrics=metrics,
         hybrid_model=(hybrid, _names(params).get(hybrid, hybrid)),

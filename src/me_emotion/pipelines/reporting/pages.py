@@ -10,7 +10,7 @@ tables and figures into HTML.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -51,6 +51,32 @@ class Headline:
     protocol: str
     level: str
     table: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class CompositeTables:
+    """The composite report's own tables: 3-class counts, figures by dataset, rejects."""
+
+    class_counts: pd.DataFrame
+    figures: pd.DataFrame
+    rejects: pd.DataFrame
+    published: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class EvaluationTables:
+    """Uncertainty at the headline protocol and level (95% bootstrap over subjects)."""
+
+    protocol: str
+    level: str
+    intervals: pd.DataFrame
+    subjects: pd.DataFrame
+    comparison: pd.DataFrame
+    composite: CompositeTables | None = None
+
+    def with_composite(self, composite: CompositeTables) -> EvaluationTables:
+        """These tables plus the composite section."""
+        return replace(self, composite=composite)
 
 
 def tables_markdown(
@@ -167,6 +193,75 @@ def fold_gaps_section(gaps: pd.DataFrame, decimals: int) -> str:
     return table_html(gaps, decimals, str(_text().fold_gaps_caption()))
 
 
+def uncertainty_section(evaluation: EvaluationTables, decimals: int) -> str:
+    """Per-subject UF1 per model and each model minus the reference, with intervals."""
+    text = _text()
+    subjects = (
+        table_html(
+            evaluation.subjects,
+            decimals,
+            str(text.subjects_caption(evaluation.protocol, evaluation.level)),
+        )
+        if len(evaluation.subjects)
+        else str(text.no_evaluation("per-subject results", evaluation.protocol))
+    )
+    comparison = (
+        table_html(
+            evaluation.comparison,
+            decimals,
+            str(
+                text.comparison_caption(
+                    evaluation.protocol,
+                    evaluation.level,
+                    evaluation.comparison["compared with"].iloc[0],
+                )
+            ),
+        )
+        if len(evaluation.comparison)
+        else str(text.no_evaluation("model comparison", evaluation.protocol))
+    )
+    return (
+        "<h3>Per-subject UF1</h3>\n"
+        + subjects
+        + "\n<h3>Each model minus the reference model</h3>\n"
+        + comparison
+    )
+
+
+def composite_section(
+    composite: CompositeTables, synthetic: bool, decimals: int
+) -> str:
+    """Counts per dataset and label source, figures by dataset and transfer, rejects, published figures."""
+    text = _text()
+    counts = composite.class_counts
+    sources = sorted(set(counts["source"].astype(str))) if "source" in counts else []
+    parts = [
+        str(text.composite_intro(", ".join(sources) or "unknown")),
+        "<h3>3-class clips per dataset and label source</h3>",
+        table_html(counts, decimals),
+        "<h3>Composite LOSO per source dataset, and cross-dataset transfer</h3>",
+        table_html(composite.figures, decimals, str(text.composite_figures_caption())),
+    ]
+    if len(composite.rejects):
+        parts += [
+            "<h3>Composite list rows not used</h3>",
+            table_html(composite.rejects, decimals),
+        ]
+    else:
+        parts.append(str(text.no_composite_rejects()))
+    published = pd.DataFrame(
+        {
+            "method (published)": [name for name, _ in composite.published],
+            "3-class composite UF1, LOSO": [uf1 for _, uf1 in composite.published],
+        }
+    )
+    parts += [
+        "<h3>Published figures, for orientation</h3>",
+        table_html(published, decimals, str(text.published_caption(synthetic))),
+    ]
+    return "\n".join(parts)
+
+
 @dataclass(frozen=True)
 class Figures:
     """The three plotly figures of the report."""
@@ -183,6 +278,7 @@ def report_html(  # noqa: PLR0913 - one argument per report section
     weights: Sequence[str],
     headline: Headline,
     tables: Sequence[pd.DataFrame],
+    evaluation: EvaluationTables,
     figures: Figures,
     metrics: pd.DataFrame,
     hybrid_model: tuple[str, str],
@@ -200,6 +296,7 @@ def report_html(  # noqa: PLR0913 - one argument per report section
         weights: the VGG-16 weights behind the numbers.
         headline: the figure to quote and its table.
         tables: the paper's Tables 1-3.
+        evaluation: per-subject, comparison and (composite) composite tables.
         figures: confusion matrices, UF1/UAR bars, per-class recall.
         metrics: ``{namespace}.metrics`` (every metric, and the leakage numbers).
         hybrid_model: ``(id, display name)`` of the model the leakage text quotes.
@@ -225,7 +322,28 @@ def report_html(  # noqa: PLR0913 - one argument per report section
             f"Headline: protocol {headline.protocol}, {headline.level} level",
             table_html(
                 headline.table, decimals, str(text.headline_caption(headline.protocol))
-            ),
+            )
+            + str(text.headline_note()),
+        ),
+        Section(
+            "uncertainty",
+            f"Per-subject results and model comparison: protocol {evaluation.protocol}, "
+            "95% bootstrap over subjects",
+            uncertainty_section(evaluation, decimals),
+        ),
+        *(
+            [
+                Section(
+                    "composite",
+                    "MEGC 2019 composite, CASME-II + SAMM part: counts, "
+                    "figures by dataset, transfer",
+                    composite_section(
+                        evaluation.composite, source.startswith("SYNTHETIC"), decimals
+                    ),
+                )
+            ]
+            if evaluation.composite is not None
+            else []
         ),
         Section(
             "data-source", "Data source", _data_source_section(data_sources, decimals)

@@ -18,6 +18,8 @@ from kedro.pipeline import Node, Pipeline
 from me_emotion.core.releases import DATASETS
 
 from .nodes import (
+    build_composite_evaluation_tables,
+    build_evaluation_tables,
     build_result_tables,
     gather_run_parameters,
     plot_confusion_matrices,
@@ -63,9 +65,36 @@ COMPOSITE_BLOCKS = ("training", "reporting")
 RUN_ENVIRONMENT = "run_environment"  # one catalog entry, shared by every namespace
 
 
+EVALUATION = ("bootstrap_intervals", "subject_metrics", "model_comparison")
+# The composite's own tables (pipelines/training/composite.py).
+COMPOSITE_TABLES = (
+    "metrics",
+    "class_counts",
+    "figures_by_dataset",
+    "clip_label_rejects",
+)
+
+
+def _evaluation_tables_node(composite: bool) -> Node:
+    if composite:
+        return Node(
+            func=build_composite_evaluation_tables,
+            inputs=[*EVALUATION, *COMPOSITE_TABLES, "params:reporting"],
+            outputs="evaluation_tables",
+            name="build_evaluation_tables",
+        )
+    return Node(
+        func=build_evaluation_tables,
+        inputs=[*EVALUATION, "params:reporting"],
+        outputs="evaluation_tables",
+        name="build_evaluation_tables",
+    )
+
+
 def results_pipeline(
     data_sources: Sequence[str] = ("data_source",),
     printed_blocks: Sequence[str] = DATASET_BLOCKS,
+    composite: bool = False,
 ) -> Pipeline:
     """Tables, figures and the HTML report from ``metrics`` and ``confusion_matrices``.
 
@@ -76,12 +105,14 @@ def results_pipeline(
             maps to ``casme2.data_source``, ``samm.data_source``.
         printed_blocks: the parameter blocks of the namespace printed at the
             end of the report (``params:<namespace>.<block>``).
+        composite: add the composite section (3-class counts, figures by
+            dataset, transfer, list rejects) from the composite's own tables.
     """
     return Pipeline(
         [
             Node(
                 func=build_result_tables,
-                inputs=["metrics", "params:reporting"],
+                inputs=["metrics", "bootstrap_intervals", "params:reporting"],
                 outputs=[
                     "table1_hybrid_micronet",
                     "table2_au_enhanced",
@@ -96,11 +127,13 @@ def results_pipeline(
                     "table2_au_enhanced",
                     "table3_baselines",
                     "metrics",
+                    "bootstrap_intervals",
                     "params:reporting",
                 ],
                 outputs="results_tables_md",
                 name="render_tables_markdown",
             ),
+            _evaluation_tables_node(composite),
             Node(
                 func=plot_confusion_matrices,
                 inputs=["confusion_matrices", "metrics", "params:reporting"],
@@ -139,6 +172,7 @@ def results_pipeline(
                     "run_parameters",
                     RUN_ENVIRONMENT,
                     "fold_class_gaps",
+                    "evaluation_tables",
                     *data_sources,
                 ],
                 outputs="report_html",
@@ -160,14 +194,16 @@ def create_pipeline(**kwargs) -> Pipeline:
 def create_composite_pipeline(datasets: Sequence[str] = DATASETS) -> Pipeline:
     """The composite evaluation's report, describing every dataset it joins.
 
-    Reads ``composite.metrics`` / ``composite.confusion_matrices`` and each
+    Reads ``composite.metrics`` / ``composite.confusion_matrices``, the
+    evaluation stage's ``composite.*`` tables, the composite's
+    ``class_counts`` / ``figures_by_dataset`` / ``clip_label_rejects`` and each
     dataset's ``<dataset>.data_source`` (written by the dataset pipelines).
     """
     sources = {
         f"data_source_{dataset}": f"{dataset}.data_source" for dataset in datasets
     }
     return Pipeline(
-        results_pipeline(list(sources), COMPOSITE_BLOCKS),
+        results_pipeline(list(sources), COMPOSITE_BLOCKS, composite=True),
         inputs={**sources, RUN_ENVIRONMENT: RUN_ENVIRONMENT},
         namespace="composite",
     )
