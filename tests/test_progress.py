@@ -35,3 +35,12 @@ def test_a_copy_sent_to_a_dask_worker_pickles_and_stays_silent(caplog):
     assert copy.done == 1 and caplog.records == []
     progress.step()
     assert "1/1 clips in" in caplog.text
+
+
+def test_counting_returns_the_results_and_counts_each_call(caplog):
+    progress = ProgressLog("flow", 3, every_s=3600, logger=logging.getLogger("t"))
+    square = progress.counting(abs)
+    with caplog.at_level(logging.INFO, logger="t"):
+        assert [square(x) for x in (-1, 2, -3)] == [1, 2, 3]
+    assert "3/3 clips" in caplog.text  # the third call finished the count
+    assert pickle.loads(pickle.dumps(square))(-4) == 4

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
+T = TypeVar("T")
+R = TypeVar("R")
 
 class ProgressLog:
     """Thread-safe counter that logs at most one line every ``every_s`` seconds.
@@ -54,6 +59,11 @@ class ProgressLog:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
+    def counting(self, function: Callable[[T], R]) -> Callable[[T], R]:
+        """``function``, counting a step after each call; picklable (Dask tasks)
+        when ``function`` is."""
+        return partial(_call_then_step, function, self)
+
     def step(self) -> None:
         """Count one clip done; log if it is the last or ``every_s`` has passed."""
         with self._lock:
@@ -83,3 +93,9 @@ class ProgressLog:
                     rate,
                     (self._total - self._done) / rate,
                 )
+
+
+def _call_then_step(function: Callable[[T], R], progress: ProgressLog, item: T) -> R:
+    result = function(item)
+    progress.step()
+    return result

@@ -178,28 +178,18 @@ class _ThreadClassifier:
         self._local = threading.local()
 
 
-def _locate_face_step(
-    clip: tuple[Any, Callable[[], ClipFrames]],
-    cascade: _ThreadClassifier,
-    settings: HaarSettings,
-    params: dict[str, Any],
-    progress: ProgressLog,
-) -> list[dict[str, Any]]:
-    # module level, so a Dask cluster can run it (parallel_map)
-    row, load = clip
-    result = _locate_face(row, load, cascade, settings, params)
-    progress.step()
-    return result
-
-
 def _locate_face(
-    row: Any,
-    load: Callable[[], ClipFrames],
+    row_and_load: tuple[Any, Callable[[], ClipFrames]],
     cascade: Callable[[], Any],
     settings: HaarSettings,
     params: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """A box row or a clip reject row (with ``reason``), and frame reject rows."""
+    """A box row or a clip reject row (with ``reason``), and frame reject rows.
+
+    Module level and given plain data, so a Dask cluster can run it
+    (``parallel_map``).
+    """
+    row, load = row_and_load
     clip = load()
     base = {
         "dataset": row.dataset,
@@ -340,12 +330,13 @@ def detect_faces(
         for row, partition in zip(clip_index.itertuples(index=False), partitions)
     ]
     per_clip = parallel_map(
-        partial(
-            _locate_face_step,
-            cascade=_ThreadClassifier(haar_cascade),
-            settings=settings,
-            params=params,
-            progress=progress,
+        progress.counting(
+            partial(
+                _locate_face,
+                cascade=_ThreadClassifier(haar_cascade),
+                settings=settings,
+                params=params,
+            )
         ),
         clips,
         workers,

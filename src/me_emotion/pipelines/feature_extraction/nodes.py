@@ -325,15 +325,6 @@ def _clip_flow(
     return features, int(crops.frame_numbers[start]), int(crops.apex)
 
 
-def _clip_flow_step(
-    load: Callable[[], ClipFrames], flow_params: dict[str, Any], progress: ProgressLog
-) -> tuple[np.ndarray, int, int]:
-    # module level, so a Dask cluster can run it (parallel_map)
-    result = _clip_flow(load, flow_params)
-    progress.step()
-    return result
-
-
 def _previous_flows(
     previous: dict[str, np.ndarray] | None, clips: pd.DataFrame
 ) -> dict[str, tuple[np.ndarray, int, int]]:
@@ -400,7 +391,7 @@ def extract_flow_features(
     loaders = [_loader(flow_crops, partition) for partition in todo]
 
     computed = parallel_map(
-        partial(_clip_flow_step, flow_params=flow_params, progress=progress),
+        progress.counting(partial(_clip_flow, flow_params=flow_params)),
         loaders,
         workers,
     )
