@@ -11,12 +11,14 @@ and embeds both frames with the project's VGG-16 (``vgg16_weights`` of
 conf/base/globals.yml, float32). Then linear probes (standardised features,
 scikit-learn ``LogisticRegression``) read:
 
-- expression across subjects: the clip's emotion, leave-one-subject-out
-  (``LeaveOneGroupOut``), UF1 and UAR;
+- expression across subjects: the clip's label in the dataset's configured
+  class set (``data_ingestion.class_set``; clips outside it are left out),
+  leave-one-subject-out (``LeaveOneGroupOut``), UF1 and UAR;
 - identity within subjects: which subject the clip is, stratified 4-fold over
   each subject's clips, accuracy;
 
-each from the apex embedding and from apex minus onset. Chance: UAR 1/classes,
+each from the apex embedding and from apex minus onset, and, for scale, from
+the 48 px model images' pixels (apex, apex minus onset). Chance: UAR 1/classes,
 identity 1/subjects. It also reports the expression's size in pixels: the
 largest displacement of the rendered field at apex (frame px, from the clip
 plan), scaled to the 48, 96 and 224 px images the models see.
@@ -120,6 +122,12 @@ def main() -> None:
     config = OmegaConfigLoader("conf", base_env="base", default_run_env="base")
     release = config["parameters"][f"synthetic_{args.layout}"]["release"]
     weights_spec = config["globals"]["vgg16_weights"]
+    ingestion = config["parameters"][args.layout]["data_ingestion"]
+    class_map = ingestion["class_sets"][ingestion["class_set"]]
+    labels = plan["emotion"].str.lower().map(class_map)
+    left_out = int(labels.isna().sum())
+    plan = plan[labels.notna()].reset_index(drop=True)
+    labels = labels.dropna().to_numpy()
 
     start = time.perf_counter()
     images, sides = [], []
@@ -140,7 +148,17 @@ def main() -> None:
         [apex_displacement_px(r, photos, frame_size) for r in plan.itertuples()]
     )
 
-    emotion = plan["emotion"].to_numpy()
+    emotion = labels
+    pixels = (
+        np.stack(
+            [
+                cv2.resize(image, (48, 48), interpolation=cv2.INTER_AREA)
+                for image in images.reshape(-1, 224, 224)
+            ]
+        )
+        .reshape(len(plan), 2, -1)
+        .astype(np.float32)
+    )
     subject = plan["subject_id"].to_numpy()
     per_subject = plan.groupby("subject_id").size().min()
     identity_cv = StratifiedKFold(
@@ -150,14 +168,21 @@ def main() -> None:
     print(
         f"SYNTHETIC {args.layout} release ({root}): {len(plan)} clips, "
         f"{n_subjects} subjects, {plan['photo'].nunique()} people (photographs), "
-        f"{n_classes} emotions; VGG-16 weights {info['weights']}, "
+        f"{n_classes} classes ({ingestion['class_set']}; {left_out} clips outside "
+        f"it left out); VGG-16 weights {info['weights']}, "
         f"{info['precision']}; read + embed {embed_s:.0f} s"
     )
     print(
         "| features | expression LOSO UF1 | expression LOSO UAR | identity within-subject 4-fold accuracy |"
     )
     print("|---|---|---|---|")
-    for name, features in (("apex", apex), ("apex - onset", apex - onset)):
+    rows = (
+        ("VGG-16 apex", apex),
+        ("VGG-16 apex - onset", apex - onset),
+        ("48 px pixels, apex", pixels[:, 1]),
+        ("48 px pixels, apex - onset", pixels[:, 1] - pixels[:, 0]),
+    )
+    for name, features in rows:
         said = probe(features, emotion, LeaveOneGroupOut(), subject)
         who = probe(features, subject, identity_cv)
         print(
