@@ -161,6 +161,11 @@ def main() -> None:
     )
     subject = plan["subject_id"].to_numpy()
     per_subject = plan.groupby("subject_id").size().min()
+    if per_subject < 2:
+        raise ValueError(
+            "the identity probe needs at least 2 labelled clips per subject; "
+            f"a subject has {per_subject} (use a larger synthetic.size)"
+        )
     identity_cv = StratifiedKFold(
         min(4, int(per_subject)), shuffle=True, random_state=0
     )
