@@ -112,6 +112,20 @@ def probe(features: np.ndarray, target: np.ndarray, cv, groups=None) -> np.ndarr
     return cross_val_predict(model, features, target, cv=cv, groups=groups)
 
 
+def report_sizes(displacement: np.ndarray, crop_side: np.ndarray) -> None:
+    """The apex displacement in the frame and in each model image size."""
+    print("\nExpression size at apex, largest displacement (median [min, max]):")
+    scaled = {"frame": displacement}
+    for size in IMAGE_SIZES:  # the crop fills the image inside its border
+        scaled[f"{size} px image"] = displacement * (size - 6 * size / 224) / crop_side
+    for name, values in scaled.items():
+        print(
+            f"  {name:>14}: {np.median(values):.2f} px "
+            f"[{values.min():.2f}, {values.max():.2f}]"
+        )
+    print(f"  (face crop side in the frame: median {np.median(crop_side):.0f} px)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default="data/01_raw/synthetic")
@@ -196,17 +210,7 @@ def main() -> None:
             f"{(who == subject).mean():.2f} |"
         )
     print(f"| chance | - | {1 / n_classes:.2f} | {1 / n_subjects:.2f} |")
-    print("\nExpression size at apex, largest displacement (median [min, max]):")
-    scaled = {"frame": displacement}
-    crop_side = np.array(sides, dtype=float)
-    for size in IMAGE_SIZES:
-        scaled[f"{size} px image"] = displacement * (size - 6 * size / 224) / crop_side
-    for name, values in scaled.items():
-        print(
-            f"  {name:>14}: {np.median(values):.2f} px "
-            f"[{values.min():.2f}, {values.max():.2f}]"
-        )
-    print(f"  (face crop side in the frame: median {np.median(crop_side):.0f} px)")
+    report_sizes(displacement, np.array(sides, dtype=float))
 
 
 if __name__ == "__main__":
