@@ -289,6 +289,7 @@ BLOCKS: dict[str, Block] = {
                 }
             ),
             "photos": ListOf(str),
+            "photo_reuse": Choice("error", "mirror"),
             "folder_padding_frames": SIZE_PAIR,
             "apex_position": RANGE,
             "motion": {

@@ -13,7 +13,11 @@ import pytest
 
 from me_emotion.datasets import SpreadsheetGridDataset
 from me_emotion.datasets.frame_tree import list_frame_tree
-from me_emotion.pipelines.synthetic.nodes import plan_release
+from me_emotion.pipelines.synthetic.nodes import (
+    plan_release,
+    subject_photo_table,
+    subject_photos,
+)
 from tests.conftest import (
     conf_parameters,
     generate_synthetic,
@@ -180,3 +184,55 @@ def test_ingestion_reads_the_synthetic_releases(tiny_project):
         assert (clean["apex"] == clean["apex_true"]).all() and not clean[
             "apex_imputed"
         ].any()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_manifest_names_each_subjects_photograph(tiny_release_dir, layout):
+    manifest = json.loads(
+        (tiny_release_dir / layout / "SYNTHETIC_DATA.json").read_text()
+    )
+    plan = pd.read_parquet(tiny_release_dir / layout / "clip_plan_SYNTHETIC.parquet")
+    rows = manifest["subject_photos"]
+    assert len(rows) == manifest["subjects"] == plan["subject_id"].nunique()
+    # tiny: 4 subjects from the 2 photographs, dealt plain then mirrored
+    assert [(r["photo"], r["mirror"]) for r in rows] == [
+        ("hopper", False),
+        ("astronaut", False),
+        ("hopper", True),
+        ("astronaut", True),
+    ]
+    assert manifest["people"] == 2 and manifest["one_person_per_subject"] is False
+
+
+def test_one_person_per_subject_when_photographs_suffice(shared_params, release_params):
+    photos = ["p1", "p2", "p3", "p4", "p5"]
+    shared = {**shared_params, "photos": photos, "photo_reuse": "error"}
+    plan = plan_release(shared, release_params["casme2"])
+    per_subject = plan.groupby("subject_dir")[["photo", "mirror"]].nunique()
+    assert (per_subject == 1).all().all()  # a subject is one photograph throughout
+    people = plan.groupby("subject_dir")["photo"].first()
+    assert people.tolist() == ["p1", "p2", "p3", "p4"]  # 4 subjects, 4 people
+    assert not plan["mirror"].any()
+    table = subject_photo_table(plan)
+    assert table["photo"].tolist() == ["p1", "p2", "p3", "p4"]
+    assert table["subject"].tolist() == ["sub01", "sub02", "sub03", "sub04"]
+
+
+def test_too_few_photographs_is_a_clear_error(shared_params, release_params):
+    shared = {**shared_params, "photo_reuse": "error"}  # 4 subjects, 2 photographs
+    with pytest.raises(ValueError, match="4 subjects but 2 face photographs"):
+        plan_release(shared, release_params["casme2"])
+
+
+def test_photo_reuse_deals_plain_then_mirrored():
+    assert subject_photos(5, ["a", "b"], "mirror") == [
+        ("a", False),
+        ("b", False),
+        ("a", True),
+        ("b", True),
+        ("a", False),
+    ]
+    with pytest.raises(ValueError, match="distinct"):
+        subject_photos(2, ["a", "a"], "mirror")
+    with pytest.raises(ValueError, match="photo_reuse"):
+        subject_photos(2, ["a", "b"], "copy")

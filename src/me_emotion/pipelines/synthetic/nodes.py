@@ -80,18 +80,53 @@ def _deal_over_subjects(
     return [emotion for clips in per_subject for emotion in clips]
 
 
+PHOTO_REUSE = ("error", "mirror")
+
+
+def subject_photos(
+    n_subjects: int, photos: list[str], reuse: str
+) -> list[tuple[str, bool]]:
+    """``(photo, mirrored)`` of each subject: one photograph (one person) each.
+
+    With more subjects than photographs, ``reuse="mirror"`` deals the
+    photographs again, mirrored on every second pass (several subjects are then
+    one person, so leaving a subject out does not leave a person out);
+    ``reuse="error"`` refuses.
+    """
+    if reuse not in PHOTO_REUSE:
+        raise ValueError(
+            f"synthetic.photo_reuse '{reuse}' is not one of {PHOTO_REUSE} "
+            "(parameters_synthetic.yml)"
+        )
+    if not photos or len(set(photos)) != len(photos):
+        raise ValueError(
+            f"synthetic.photos must name distinct photographs, got {photos} "
+            "(parameters_synthetic.yml)"
+        )
+    if n_subjects > len(photos) and reuse == "error":
+        raise ValueError(
+            f"{n_subjects} subjects but {len(photos)} face photographs "
+            f"{photos}: one person per subject needs at least {n_subjects}; add "
+            "photographs to synthetic.photos, lower the size's subjects, or set "
+            "synthetic.photo_reuse: mirror (parameters_synthetic.yml)"
+        )
+    return [
+        (photos[i % len(photos)], bool((i // len(photos)) % 2))
+        for i in range(n_subjects)
+    ]
+
+
 def _subject_look(
-    index: int,
+    photo: tuple[str, bool],
     shared: dict[str, Any],
     release: dict[str, Any],
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     look = shared["look"]
-    photos = shared["photos"]
     jitter_x, jitter_y = look["center_jitter"]
     return {
-        "photo": photos[index % len(photos)],
-        "mirror": bool((index // len(photos)) % 2),
+        "photo": photo[0],
+        "mirror": photo[1],
         "face_width_px": float(rng.uniform(*release["face_width_px"])),
         "center_x": 0.5 + float(rng.uniform(-jitter_x, jitter_x)),
         "center_y": release["face_center_y"] + float(rng.uniform(-jitter_y, jitter_y)),
@@ -131,12 +166,22 @@ def plan_release(shared: dict[str, Any], release: dict[str, Any]) -> pd.DataFram
     else:
         rng.shuffle(emotions)
     motion, nuisance = shared["motion"], shared["nuisance"]
+    photos = subject_photos(n_subjects, shared["photos"], shared["photo_reuse"])
+    people = len({photo for photo, _ in photos})
+    if people < n_subjects:
+        logger.warning(
+            "synthetic %s: %d subjects drawn from %d face photographs (re-used, "
+            "mirrored): leaving a subject out does not leave a person out",
+            layout,
+            n_subjects,
+            people,
+        )
 
     rows = []
     for s in range(n_subjects):
         subject = layouts.subject_id(layout, s)
         folder = layouts.subject_dir(layout, subject)
-        look = _subject_look(s, shared, release, rng)
+        look = _subject_look(photos[s], shared, release, rng)
         subject_amplitude = float(rng.lognormal(0.0, motion["subject_amplitude_sd"]))
         for c, clip in enumerate(layouts.clip_names(layout, subject, per_subject, rng)):
             emotion = emotions[s * per_subject + c]
@@ -370,6 +415,25 @@ def write_coding_sheet(
     return layouts.coding_grid(release["layout"], clip_plan)
 
 
+def subject_photo_table(clip_plan: pd.DataFrame) -> pd.DataFrame:
+    """Which photograph (person) each subject is, and whether it is mirrored."""
+    table = (
+        clip_plan[["subject_id", "subject_dir", "photo", "mirror"]]
+        .drop_duplicates()
+        .sort_values("subject_id")
+        .reset_index(drop=True)
+    )
+    mixed = table["subject_id"].duplicated(keep=False)
+    if mixed.any():
+        raise ValueError(
+            "a subject must be one photograph throughout its clips; subjects "
+            f"{sorted(table.loc[mixed, 'subject_dir'].unique())} are not"
+        )
+    table["subject_id"] = table["subject_id"].astype(int)
+    table["mirror"] = table["mirror"].astype(bool)
+    return table.rename(columns={"subject_dir": "subject"})
+
+
 def describe_release(
     clip_plan: pd.DataFrame, shared: dict[str, Any], release: dict[str, Any]
 ) -> dict[str, Any]:
@@ -394,6 +458,11 @@ def describe_release(
         "photographs": {
             name: PHOTO_CREDITS[name] for name in sorted(clip_plan["photo"].unique())
         },
+        "people": int(clip_plan["photo"].nunique()),
+        "one_person_per_subject": bool(
+            clip_plan["photo"].nunique() == clip_plan["subject_id"].nunique()
+        ),
+        "subject_photos": subject_photo_table(clip_plan).to_dict("records"),
         "quirk_rows": clip_plan.loc[
             clip_plan["quirk"] != "", ["clip", "quirk"]
         ].to_dict("records"),
