@@ -239,7 +239,7 @@ class AuPredictedClassifier(AuEnhancedClassifier):
         n_components: int = 16,
         C: float = 1.0,
         au_C: float = 1.0,
-        au_cv_folds: int = 5,
+        au_cv_folds: int = 3,
         class_weight: str | None = "balanced",
         max_iter: int = 1000,
         random_state: int = 0,
