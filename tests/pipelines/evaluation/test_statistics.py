@@ -16,10 +16,13 @@ from me_emotion.pipelines.evaluation.nodes import (
     tabulate_subject_metrics,
 )
 from me_emotion.pipelines.evaluation.statistics import (
+    bootstrap_p_value,
     bootstrap_uf1_uar,
+    holm_adjusted,
     subject_confusions,
     subject_draws,
 )
+from me_emotion.pipelines.training.nodes import compute_metrics
 
 CLASSES = ["a", "b", "c"]
 PARAMS = {
@@ -185,3 +188,116 @@ def test_pipeline_runs_under_a_namespace():
     SequentialRunner().run(Pipeline(create_pipeline(), namespace="casme2"), catalog)
     assert len(catalog.load("casme2.subject_metrics")) == 10
     assert list(catalog.load("casme2.model_comparison")["model"]) == ["other"]
+
+
+def seeded(rows: list[tuple[str, str, str, str]], seed: int) -> pd.DataFrame:
+    """``predictions(rows)`` as training seed ``seed`` wrote them."""
+    return predictions(rows).assign(
+        seed=seed, settings="demo settings", image_size="-", epochs="-", n_seeds=2
+    )
+
+
+def random_rows(model: str, rng: np.random.Generator, n_subjects: int = 7):
+    return [
+        (model, f"sub{s}", rng.choice(CLASSES), rng.choice(CLASSES))
+        for s in range(n_subjects)
+        for _ in range(4)
+    ]
+
+
+def test_identical_predictions_under_two_seeds_leave_the_intervals_unchanged():
+    rng = np.random.default_rng(5)
+    rows = random_rows("ref", rng) + random_rows("other", rng)
+    one = bootstrap_over_subjects(seeded(rows, 0), PARAMS)
+    two = bootstrap_over_subjects(
+        pd.concat([seeded(rows, 0), seeded(rows, 1)], ignore_index=True), PARAMS
+    )
+    assert list(two[0]["n_seeds"]) == [2, 2] and list(one[0]["n_seeds"]) == [1, 1]
+    pd.testing.assert_frame_equal(
+        one[0].drop(columns="n_seeds"), two[0].drop(columns="n_seeds")
+    )
+    pd.testing.assert_frame_equal(one[1], two[1])
+    subject_one = tabulate_subject_metrics(seeded(rows, 0), PARAMS)
+    subject_two = tabulate_subject_metrics(
+        pd.concat([seeded(rows, 0), seeded(rows, 1)], ignore_index=True), PARAMS
+    )
+    pd.testing.assert_frame_equal(subject_one, subject_two)
+
+
+def test_the_point_estimate_is_the_metrics_tables_mean_over_seeds():
+    rng = np.random.default_rng(6)
+    first = random_rows("ref", rng)
+    second = [(m, s, true, "a") for m, s, true, _ in first]  # seed 1 always says a
+    table = pd.concat([seeded(first, 0), seeded(second, 1)], ignore_index=True)
+    intervals, _ = bootstrap_over_subjects(table, PARAMS)
+    metrics, _ = compute_metrics(table)
+    (row,) = intervals.to_dict("records")
+    (metric_row,) = metrics.to_dict("records")
+    for metric in ("uf1", "uar"):
+        assert row[metric] == pytest.approx(metric_row[metric], abs=1e-12)
+    by_seed = [
+        uf1(t["y_true"], t["y_pred"], CLASSES)
+        for t in (seeded(first, 0), seeded(second, 1))
+    ]
+    assert row["uf1"] == pytest.approx(np.mean(by_seed))
+    pooled = uf1(table["y_true"], table["y_pred"], CLASSES)
+    assert abs(pooled - row["uf1"]) > 1e-3  # pooling the seeds would differ
+    assert row["n_samples"] == len(first)  # one seed's rows, as in the metrics table
+    assert row["uf1_low"] <= row["uf1"] <= row["uf1_high"]
+
+
+def test_each_seed_is_scored_on_the_same_subject_draws():
+    """Two seeds, one right on every clip and one wrong on every clip: on shared
+    draws every resample averages 1 and 0, so the interval has zero width."""
+    rows = [("ref", f"sub{s}", t, t) for s in range(4) for t in CLASSES]
+    wrong = {"a": "b", "b": "c", "c": "a"}
+    table = pd.concat(
+        [
+            seeded(rows, 0),
+            seeded([(m, s, t, wrong[t]) for m, s, t, _ in rows], 1),
+        ],
+        ignore_index=True,
+    )
+    (row,) = bootstrap_over_subjects(table, PARAMS)[0].to_dict("records")
+    assert row["uf1"] == pytest.approx(0.5)
+    assert row["uf1_low"] == pytest.approx(0.5) and row["uf1_high"] == pytest.approx(
+        0.5
+    )
+
+
+def test_holm_adjustment_of_a_hand_computed_family():
+    # sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04 -> 0.06
+    assert np.allclose(
+        holm_adjusted([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02]
+    )
+    assert np.allclose(holm_adjusted([0.5, 0.4]), [0.8, 0.8])  # 0.4 x 2, then max
+    assert np.allclose(holm_adjusted([0.6, 0.7]), [1.0, 1.0])  # 0.6 x 2 capped at 1
+    assert holm_adjusted([]).shape == (0,)
+
+
+def test_bootstrap_p_values_count_both_sides():
+    assert bootstrap_p_value(np.zeros(99)) == 1.0  # no difference at all
+    assert bootstrap_p_value(np.full(99, 0.1)) == pytest.approx(2 / 100)
+    # 9 of 99 resamples at or below 0: 2 x (9 + 1) / 100
+    differences = np.r_[np.full(9, -0.1), np.full(90, 0.2)]
+    assert bootstrap_p_value(differences) == pytest.approx(0.2)
+
+
+def test_comparisons_carry_holm_adjusted_p_values_over_the_protocol():
+    rng = np.random.default_rng(9)
+    rows = same_subjects("ref") + [
+        (model, f"sub{s}", true, true if model == "perfect" else rng.choice(CLASSES))
+        for model in ("perfect", "noisy", "other")
+        for s in range(5)
+        for true in ("a", "a", "b", "c")
+    ]
+    _, comparison = bootstrap_over_subjects(predictions(rows), PARAMS)
+    assert set(comparison["n_comparisons"]) == {3}
+    for metric in ("uf1", "uar"):
+        expected = holm_adjusted(comparison[f"{metric}_p_value"])
+        assert np.allclose(comparison[f"{metric}_p_holm"], expected)
+        assert (comparison[f"{metric}_p_holm"] >= comparison[f"{metric}_p_value"]).all()
+    perfect = comparison.set_index("model").loc["perfect"]
+    # better on every resample: raw p 2/(B+1), three comparisons: at most 3 x that
+    assert perfect["uf1_p_value"] == pytest.approx(2 / 501)
+    assert perfect["uf1_p_holm"] <= 3 * 2 / 501 + 1e-12

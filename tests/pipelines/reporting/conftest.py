@@ -203,6 +203,11 @@ def model_comparison() -> pd.DataFrame:
                 "uar_difference_low": -m / 10 - 0.05,
                 "uar_difference_high": -m / 10 + 0.05,
                 "uar_share_not_better": 0.9,
+                "uar_p_value": 0.2,
+                "uar_p_holm": 1.0,
+                "uf1_p_value": 0.01 * m,
+                "uf1_p_holm": 0.03 * m,
+                "n_comparisons": len(MODELS) - 1,
             }
         )
     return pd.DataFrame(rows)

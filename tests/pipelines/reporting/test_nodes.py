@@ -434,8 +434,10 @@ def test_report_lists_per_subject_uf1_and_the_paired_comparison(evaluated_report
     # per subject: ANN (model index 1) on sub03 (index 2) = 0.1 + 0.02
     assert "ANN 0.100 0.110 0.120 0.110 0.100 0.120" in body  # median, min, max
     assert "sub01 (4 clips) sub02 (5 clips) sub03 (6 clips) median" in body
-    # comparison: SVM (index 2) minus HybridMicroNet = 0.2 [-0.05, 0.25]
-    assert "SVM HybridMicroNet 0.200 [-0.050, 0.250] 0.300" in body
+    # comparison: SVM (index 2) minus HybridMicroNet = 0.2 [-0.05, 0.25], Holm p 0.06
+    assert "SVM HybridMicroNet 0.200 [-0.050, 0.250] 0.060" in body
+    assert f"UF1 p, Holm over {len(MODELS) - 1}" in body
+    assert "Holm-adjusted over every comparison with HybridMicroNet" in body
     assert "Protocol loso , clip level" in body
 
 

@@ -126,7 +126,13 @@ TINY_MODELS = {
     "decision_tree": {"max_depth": 3, "min_samples_leaf": 1},
     "svm": {"C": 1.0, "kernel": "rbf", "gamma": "scale"},
     "au_enhanced": {"n_clusters": 2, "n_components": 2, "C": 1.0},
-    "au_predicted": {"n_clusters": 2, "n_components": 2, "C": 1.0, "au_C": 1.0},
+    "au_predicted": {
+        "n_clusters": 2,
+        "n_components": 2,
+        "C": 1.0,
+        "au_C": 1.0,
+        "au_cv_folds": 3,
+    },
 }
 
 

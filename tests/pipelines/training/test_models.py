@@ -90,13 +90,13 @@ def test_predicted_aus_are_learnt_from_the_training_fold(inputs):
         )
     )
     model = AuPredictedClassifier(n_action_units=inputs.action_units.shape[1]).fit(
-        X, inputs.sample_y
+        X, inputs.sample_y, groups=inputs.sample_subject
     )
     annotated = X[:, : model.n_action_units]
     predicted = model._action_units(
-        np.zeros_like(annotated), model.scaler_.transform(X[:, model.n_action_units :])
+        np.zeros_like(annotated), X[:, model.n_action_units :]
     )
-    varying = model.au_varying_
+    varying = model.au_model_.varying_
     assert len(varying) == 6  # the AUs the fake classes set
     assert np.mean((predicted[:, varying] > 0.5) == annotated[:, varying]) > 0.9
     never = np.setdiff1d(np.arange(model.n_action_units), varying)

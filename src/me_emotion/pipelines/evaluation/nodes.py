@@ -62,12 +62,15 @@ def bootstrap_over_subjects(
 
     Returns:
         ``intervals``: one row per protocol x model: the pooled UF1 and UAR
-        (as in ``{namespace}.metrics``) with ``_low`` / ``_high`` bounds of the
-        ``confidence`` percentile interval over ``n_bootstrap`` subject resamples;
+        (as in ``{namespace}.metrics``: the mean over training seeds) with
+        ``_low`` / ``_high`` bounds of the ``confidence`` percentile interval
+        over ``n_bootstrap`` subject resamples (each seed scored on the same
+        resampled subjects, then averaged), and ``n_seeds``;
         ``comparison``: one row per protocol x model other than the reference:
         the UF1 / UAR difference (model minus reference) with its paired
-        interval and ``*_share_not_better``, the share of resamples where the
-        difference is <= 0.
+        interval, ``*_share_not_better`` (the share of resamples where the
+        difference is <= 0), ``*_p_value`` (two-sided bootstrap p-value) and
+        ``*_p_holm`` (Holm-adjusted over the protocol's ``n_comparisons``).
 
     Raises:
         ValueError: ``n_bootstrap`` < 1, ``confidence`` outside (0, 1), or the

@@ -11,6 +11,13 @@ scikit-learn figures), so 1000 resamples of every model cost milliseconds.
 Every model of a protocol is evaluated on the same resamples, which makes the
 comparison with the reference model paired: a subject that every model finds
 hard moves both figures together and cancels in the difference.
+
+Training seeds (``training.n_seeds``, the ``seed`` column) are not extra
+subjects: each seed's predictions are scored on the same subject draws and the
+figures averaged over seeds, so the point estimate is the metrics table's mean
+over seeds, and repeating identical predictions under more seeds changes
+nothing. The paired comparisons of a protocol form one family per metric: their
+bootstrap p-values are Holm-adjusted (:func:`holm_adjusted`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,43 @@ from me_emotion.core.metrics import uar, uf1, uf1_uar_from_confusion
 
 META_COLUMNS = ["data_source", "embedding_weights", "protocol", "model", "level"]
 SUBJECT_COLUMNS = ["dataset", "subject"]
+SEED_COLUMN = "seed"  # the training seed of a prediction row (training.n_seeds)
+
+
+def seed_groups(rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """``rows`` split by training seed, in seed order (one group without a seed column)."""
+    if SEED_COLUMN not in rows.columns:
+        return [rows]
+    return [group for _, group in rows.groupby(SEED_COLUMN, sort=True)]
+
+
+def holm_adjusted(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values, in their input order.
+
+    The i-th smallest of m p-values is multiplied by ``m - i + 1`` (i from 1),
+    made non-decreasing along the sorted order and capped at 1: rejecting where
+    the adjusted value is <= alpha keeps the family-wise error rate at alpha.
+    """
+    p = np.asarray(p_values, np.float64)
+    order = np.argsort(p, kind="stable")
+    steps = len(p) - np.arange(len(p))  # m, m - 1, ..., 1
+    adjusted = np.minimum(1.0, np.maximum.accumulate(steps * p[order]))
+    out = np.empty_like(p)
+    out[order] = adjusted
+    return out
+
+
+def bootstrap_p_value(differences: np.ndarray) -> float:
+    """Two-sided bootstrap p-value of "no difference" from resampled differences.
+
+    Twice the smaller share of resamples on either side of 0 (0 counts on both
+    sides), each share counted as ``(k + 1) / (B + 1)`` so that B resamples
+    never give p = 0; capped at 1.
+    """
+    n = len(differences)
+    not_above = (np.count_nonzero(differences <= 0) + 1) / (n + 1)
+    not_below = (np.count_nonzero(differences >= 0) + 1) / (n + 1)
+    return float(min(1.0, 2.0 * min(not_above, not_below)))
 
 
 def prediction_classes(predictions: pd.DataFrame) -> list[str]:
@@ -107,20 +151,28 @@ def metrics_by_subject(rows: pd.DataFrame, classes: Sequence[str]) -> pd.DataFra
     A subject rarely shows every class, so its UF1 and UAR average over the
     classes among its own clips' labels (``n_classes_present``); a prediction of
     another class still counts as an error. Pooled figures (every class) are in
-    ``{namespace}.metrics``.
+    ``{namespace}.metrics``. With several training seeds the figures are each
+    seed's, averaged; ``n_samples`` counts one seed's rows.
     """
     records = []
     for key, group in rows.groupby(META_COLUMNS + SUBJECT_COLUMNS, sort=False):
         present = [c for c in classes if c in set(group["y_true"])]
+        per_seed = seed_groups(group)
         records.append(
             {
                 **dict(zip(META_COLUMNS + SUBJECT_COLUMNS, key)),
                 "fold": ",".join(sorted(set(group["fold"].astype(str)))),
-                "n_samples": len(group),
+                "n_samples": len(per_seed[0]),
                 "n_classes_present": len(present),
-                "accuracy": float((group["y_true"] == group["y_pred"]).mean()),
-                "uf1": uf1(group["y_true"], group["y_pred"], present),
-                "uar": uar(group["y_true"], group["y_pred"], present),
+                "accuracy": float(
+                    np.mean([(s["y_true"] == s["y_pred"]).mean() for s in per_seed])
+                ),
+                "uf1": float(
+                    np.mean([uf1(s["y_true"], s["y_pred"], present) for s in per_seed])
+                ),
+                "uar": float(
+                    np.mean([uar(s["y_true"], s["y_pred"], present) for s in per_seed])
+                ),
             }
         )
     columns = (
@@ -145,6 +197,39 @@ def _interval_columns(
     return {name: estimate, f"{name}_low": low, f"{name}_high": high}
 
 
+def bootstrap_over_seeds(
+    rows: pd.DataFrame,
+    classes: Sequence[str],
+    subjects: pd.MultiIndex,
+    draws: np.ndarray,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """One model's UF1 / UAR and their resamples, each averaged over training seeds.
+
+    Every seed is scored on the same subject ``draws``; the point estimate is
+    the mean over seeds of the pooled figures (the metrics table's).
+
+    Returns:
+        ``({"uf1": estimate, "uar": estimate}, {"uf1": (n_bootstrap,), "uar": ...})``
+    """
+    estimates, samples = [], []
+    for seed_rows in seed_groups(rows):
+        estimates.append(
+            (
+                uf1(seed_rows["y_true"], seed_rows["y_pred"], classes),
+                uar(seed_rows["y_true"], seed_rows["y_pred"], classes),
+            )
+        )
+        samples.append(
+            bootstrap_uf1_uar(subject_confusions(seed_rows, classes, subjects), draws)
+        )
+    estimate = np.mean(estimates, axis=0)
+    resampled = np.mean(samples, axis=0)  # (2, n_bootstrap)
+    return (
+        {"uf1": float(estimate[0]), "uar": float(estimate[1])},
+        {"uf1": resampled[0], "uar": resampled[1]},
+    )
+
+
 def bootstrap_protocol(
     rows: pd.DataFrame,
     classes: Sequence[str],
@@ -159,11 +244,14 @@ def bootstrap_protocol(
         classes: the K classes.
         reference_model: the model every other is compared with.
         draws_for: ``n_subjects -> draws`` (:func:`subject_draws` with the seeded
-            generator), called once, so every model sees the same resamples.
+            generator), called once, so every model and seed sees the same resamples.
         confidence: e.g. 0.95.
 
     Returns:
-        ``(interval rows, comparison rows)`` as lists of records.
+        ``(interval rows, comparison rows)`` as lists of records. A comparison
+        row carries, per metric, the difference with its interval, the share of
+        resamples not better, the two-sided bootstrap p-value and its Holm
+        adjustment over the protocol's comparisons.
 
     Raises:
         ValueError: ``reference_model`` has no rows in this protocol.
@@ -183,22 +271,21 @@ def bootstrap_protocol(
     samples, estimates, intervals = {}, {}, []
     for key, group in rows.groupby(META_COLUMNS, sort=False):
         model = key[META_COLUMNS.index("model")]
-        f1_samples, recall_samples = bootstrap_uf1_uar(
-            subject_confusions(group, classes, subjects), draws
-        )
-        estimate = {
-            "uf1": uf1(group["y_true"], group["y_pred"], classes),
-            "uar": uar(group["y_true"], group["y_pred"], classes),
-        }
-        samples[model] = {"uf1": f1_samples, "uar": recall_samples}
-        estimates[model] = estimate
+        estimate, resampled = bootstrap_over_seeds(group, classes, subjects, draws)
+        samples[model], estimates[model] = resampled, estimate
+        per_seed = seed_groups(group)
         intervals.append(
             {
                 **dict(zip(META_COLUMNS, key)),
                 "n_subjects": group[SUBJECT_COLUMNS].drop_duplicates().shape[0],
-                "n_samples": len(group),
-                **_interval_columns("uf1", estimate["uf1"], f1_samples, confidence),
-                **_interval_columns("uar", estimate["uar"], recall_samples, confidence),
+                "n_samples": len(per_seed[0]),  # one seed's, as in the metrics table
+                "n_seeds": len(per_seed),
+                **_interval_columns(
+                    "uf1", estimate["uf1"], resampled["uf1"], confidence
+                ),
+                **_interval_columns(
+                    "uar", estimate["uar"], resampled["uar"], confidence
+                ),
             }
         )
     comparisons = []
@@ -218,5 +305,12 @@ def bootstrap_protocol(
                 confidence,
             )
             row[f"{metric}_share_not_better"] = float(np.mean(difference <= 0))
+            row[f"{metric}_p_value"] = bootstrap_p_value(difference)
         comparisons.append(row)
+    for metric in ("uf1", "uar"):  # one family per metric: the protocol's comparisons
+        adjusted = holm_adjusted([row[f"{metric}_p_value"] for row in comparisons])
+        for row, value in zip(comparisons, adjusted):
+            row[f"{metric}_p_holm"] = float(value)
+    for row in comparisons:
+        row["n_comparisons"] = len(comparisons)  # the size of the Holm family
     return intervals, comparisons

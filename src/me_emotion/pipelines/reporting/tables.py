@@ -326,12 +326,25 @@ def comparison_table(
     """Each model minus the reference model (paired bootstrap over subjects).
 
     Returns:
-        ``model, compared with``, ``UF1 difference`` with its ``95% CI`` and the
-        share of resamples where the model is not better, the same for UAR.
+        ``model, compared with``, ``UF1 difference`` with its ``95% CI`` and its
+        two-sided bootstrap p-value, Holm-adjusted over the protocol's
+        comparisons (the column names how many), the same for UAR.
+
+    Raises:
+        ValueError: the comparison rows predate the Holm-adjusted p-values.
     """
     rows = _at(model_comparison, protocol, level)
     if rows.empty:
         return pd.DataFrame(columns=["model", "compared with"])
+    missing = [
+        c for c in ("uf1_p_holm", "uar_p_holm", "n_comparisons") if c not in rows
+    ]
+    if missing:
+        raise ValueError(
+            f"model_comparison lacks {missing}: it was written by an older "
+            "evaluation stage; re-run the bootstrap_over_subjects node"
+        )
+    family = int(rows["n_comparisons"].iloc[0])
     order = _in_order(models, list(rows[col.MODEL]))
     rows = rows.set_index(col.MODEL).loc[order]
     table = pd.DataFrame(
@@ -348,9 +361,9 @@ def comparison_table(
                 rows[f"{metric}_difference_low"], rows[f"{metric}_difference_high"]
             )
         ]
-        table[f"{label}: share of resamples not better"] = rows[
-            f"{metric}_share_not_better"
-        ].to_numpy(float)
+        table[f"{label} p, Holm over {family}"] = rows[f"{metric}_p_holm"].to_numpy(
+            float
+        )
     return table
 
 

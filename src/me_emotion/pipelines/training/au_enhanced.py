@@ -25,22 +25,36 @@ cluster assignments of the embeddings, and CNN features. Here:
 Input ``X`` is ``[AU multi-hot (n_action_units columns) | embedding]``.
 
 ``AuPredictedClassifier`` reads the same ``X`` but uses its AU columns only
-when fitting: a logistic regression per AU (``MultiOutputClassifier``) learns the training
-fold's annotated AUs from the standardised embeddings, and its predicted AU
-probabilities replace the AU columns, on the training samples as on the test
-samples (so ``predict`` never reads the annotated AUs). An AU that is always or
-never set in the training fold is predicted as that constant.
+when fitting: a logistic regression per AU (:class:`ActionUnitProbabilities`)
+learns the training fold's annotated AUs from the standardised embeddings, and
+its predicted AU probabilities replace the AU columns (so ``predict`` never
+reads the annotated AUs). An AU that is always or never set in the data it is
+fitted on is predicted as that constant.
+
+The final classifier must learn how far to trust predicted AUs *as they are at
+test time*. In-sample predictions on the training clips are near-perfect, so a
+classifier trained on them over-trusts AU columns that are noisy on unseen
+people. Its training AU columns are therefore cross-fitted: subject-grouped
+``cross_val_predict`` (``GroupKFold`` over the training fold's subjects, passed
+as ``groups``), so each training subject's AU columns come from an AU model
+that never saw that subject. Only the training fold's rows take part; the AU
+model applied at test time is fitted on all of them.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.preprocessing import StandardScaler
+
+logger = logging.getLogger(__name__)
 
 
 class AuEnhancedClassifier(ClassifierMixin, BaseEstimator):
@@ -80,28 +94,47 @@ class AuEnhancedClassifier(ClassifierMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         return X[:, : self.n_action_units], X[:, self.n_action_units :]
 
-    def _fit_action_units(self, annotated: np.ndarray, scaled: np.ndarray) -> None:
+    def _fit_action_units(self, annotated: np.ndarray, embedding: np.ndarray) -> None:
         """Nothing to fit: this variant reads the annotated AUs."""
 
-    def _action_units(self, annotated: np.ndarray, scaled: np.ndarray) -> np.ndarray:
-        """The AU columns the classifier sees: here the annotated ones."""
+    def _training_action_units(
+        self, annotated: np.ndarray, embedding: np.ndarray, groups: np.ndarray | None
+    ) -> np.ndarray:
+        """The AU columns the classifier is trained on: here the annotated ones."""
         return annotated
 
-    def _features(self, X: np.ndarray) -> np.ndarray:
+    def _action_units(self, annotated: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+        """The AU columns the classifier sees at prediction: here the annotated ones."""
+        return annotated
+
+    def _features(
+        self, X: np.ndarray, action_units: np.ndarray | None = None
+    ) -> np.ndarray:
         annotated, embedding = self._split(X)
+        if action_units is None:
+            action_units = self._action_units(annotated, embedding)
         scaled = self.scaler_.transform(embedding)
         clusters = np.eye(self.kmeans_.n_clusters)[self.kmeans_.predict(scaled)]
-        parts = [self._action_units(annotated, scaled), clusters]
+        parts = [action_units, clusters]
         if self.pca_ is not None:
             parts.append(self.pca_.transform(scaled))
         return np.hstack(parts)
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> AuEnhancedClassifier:
-        """Fit scaler, K-means and the classifier on ``X`` (the training fold) only."""
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None
+    ) -> AuEnhancedClassifier:
+        """Fit scaler, K-means and the classifier on ``X`` (the training fold) only.
+
+        ``groups`` (each row's subject) is read by ``AuPredictedClassifier``
+        only, to cross-fit its AU predictions over subjects.
+        """
         annotated, embedding = self._split(X)
         self.scaler_ = StandardScaler().fit(embedding)
         scaled = self.scaler_.transform(embedding)
-        self._fit_action_units(annotated, scaled)
+        self._fit_action_units(annotated, embedding)
+        training_action_units = self._training_action_units(
+            annotated, embedding, groups
+        )
         n_clusters = max(1, min(int(self.n_clusters), len(embedding)))
         self.kmeans_ = KMeans(
             n_clusters=n_clusters, n_init=2, random_state=self.random_state
@@ -117,7 +150,7 @@ class AuEnhancedClassifier(ClassifierMixin, BaseEstimator):
             class_weight=self.class_weight,
             max_iter=self.max_iter,
             random_state=self.random_state,
-        ).fit(self._features(X), y)
+        ).fit(self._features(X, training_action_units), y)
         self.classes_ = self.classifier_.classes_
         return self
 
@@ -128,15 +161,74 @@ class AuEnhancedClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+class ActionUnitProbabilities(BaseEstimator):
+    """The probability of each AU from an embedding: a standardiser, then one
+    logistic regression per AU (``MultiOutputClassifier``).
+
+    ``fit(embedding, annotated)`` learns the multi-hot ``annotated`` AUs;
+    ``predict`` returns their probabilities ``(n, n_action_units)`` (a
+    ``predict`` so that ``cross_val_predict`` can stack them). An AU that is
+    always or never set in the fitting data is predicted as that constant.
+
+    Args:
+        C: inverse regularisation strength of the per-AU logistic regressions.
+        max_iter: their iterations.
+        random_state: their solver's seed.
+    """
+
+    def __init__(self, *, C: float = 1.0, max_iter: int = 1000, random_state: int = 0):
+        self.C = C
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(
+        self, embedding: np.ndarray, annotated: np.ndarray
+    ) -> ActionUnitProbabilities:
+        embedding = np.asarray(embedding, dtype=np.float64)
+        annotated = np.asarray(annotated, dtype=np.float64)
+        self.scaler_ = StandardScaler().fit(embedding)
+        rates = (
+            annotated.mean(axis=0) if len(annotated) else np.zeros(annotated.shape[1])
+        )
+        self.rates_ = rates  # the constant prediction of an AU that never varies
+        self.varying_ = np.flatnonzero((rates > 0) & (rates < 1))
+        self.classifier_ = (
+            MultiOutputClassifier(
+                LogisticRegression(
+                    C=self.C, max_iter=self.max_iter, random_state=self.random_state
+                )
+            ).fit(
+                self.scaler_.transform(embedding),
+                annotated[:, self.varying_].astype(np.int64),
+            )
+            if len(self.varying_)
+            else None
+        )
+        return self
+
+    def predict(self, embedding: np.ndarray) -> np.ndarray:
+        """AU probabilities ``(n, n_action_units)``."""
+        embedding = np.asarray(embedding, dtype=np.float64)
+        predicted = np.tile(self.rates_, (len(embedding), 1))
+        if self.classifier_ is not None and len(embedding):
+            per_au = self.classifier_.predict_proba(self.scaler_.transform(embedding))
+            predicted[:, self.varying_] = np.column_stack([p[:, 1] for p in per_au])
+        return predicted
+
+
 class AuPredictedClassifier(AuEnhancedClassifier):
     """``AuEnhancedClassifier`` with AUs predicted from the embeddings, not annotated.
 
-    The annotated AU columns of ``X`` are the AU classifier's training targets
-    in ``fit`` and are ignored by ``predict`` / ``predict_proba``.
+    The annotated AU columns of ``X`` are the AU model's training targets in
+    ``fit`` and are ignored by ``predict`` / ``predict_proba``. ``fit`` needs
+    ``groups`` (each training row's subject): the classifier's training AU
+    columns are cross-fitted over ``au_cv_folds`` subject groups
+    (``GroupKFold``; fewer when the training fold has fewer subjects).
 
     Args:
-        au_C: inverse regularisation strength of the per-AU logistic regressions;
-            the other arguments as :class:`AuEnhancedClassifier`.
+        au_C: inverse regularisation strength of the per-AU logistic regressions.
+        au_cv_folds: subject folds of the cross-fitting (2 or more), fixed a priori.
+        The other arguments as :class:`AuEnhancedClassifier`.
     """
 
     def __init__(  # noqa: PLR0913 - scikit-learn estimators list their parameters
@@ -147,6 +239,7 @@ class AuPredictedClassifier(AuEnhancedClassifier):
         n_components: int = 16,
         C: float = 1.0,
         au_C: float = 1.0,
+        au_cv_folds: int = 3,
         class_weight: str | None = "balanced",
         max_iter: int = 1000,
         random_state: int = 0,
@@ -161,28 +254,49 @@ class AuPredictedClassifier(AuEnhancedClassifier):
             random_state=random_state,
         )
         self.au_C = au_C
+        self.au_cv_folds = au_cv_folds
 
-    def _fit_action_units(self, annotated: np.ndarray, scaled: np.ndarray) -> None:
-        """Learn the training fold's annotated AUs (one classifier per varying AU)."""
-        rates = (
-            annotated.mean(axis=0) if len(annotated) else np.zeros(annotated.shape[1])
-        )
-        self.au_rates_ = rates  # the constant prediction of an AU that never varies
-        self.au_varying_ = np.flatnonzero((rates > 0) & (rates < 1))
-        self.au_classifier_ = (
-            MultiOutputClassifier(
-                LogisticRegression(
-                    C=self.au_C, max_iter=self.max_iter, random_state=self.random_state
-                )
-            ).fit(scaled, annotated[:, self.au_varying_].astype(np.int64))
-            if len(self.au_varying_)
-            else None
+    def _action_unit_model(self) -> ActionUnitProbabilities:
+        return ActionUnitProbabilities(
+            C=self.au_C, max_iter=self.max_iter, random_state=self.random_state
         )
 
-    def _action_units(self, annotated: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    def _fit_action_units(self, annotated: np.ndarray, embedding: np.ndarray) -> None:
+        """The AU model applied at prediction: fitted on every training row."""
+        self.au_model_ = self._action_unit_model().fit(embedding, annotated)
+
+    def _training_action_units(
+        self, annotated: np.ndarray, embedding: np.ndarray, groups: np.ndarray | None
+    ) -> np.ndarray:
+        """Cross-fitted AU probabilities: each subject's from a model not fitted on it."""
+        if groups is None:
+            raise ValueError(
+                "AuPredictedClassifier.fit needs groups (each training row's subject) "
+                "to cross-fit its AU predictions over subjects"
+            )
+        groups = np.asarray(groups)
+        if len(groups) != len(embedding):
+            raise ValueError(
+                f"groups has {len(groups)} rows, X has {len(embedding)}: one subject "
+                "per training row is needed"
+            )
+        if int(self.au_cv_folds) < 2:
+            raise ValueError(f"au_cv_folds is {self.au_cv_folds}: it must be 2 or more")
+        n_subjects = len(np.unique(groups))
+        if n_subjects < 2:
+            logger.warning(
+                "au_predicted: one training subject, so no AU model unfitted on it: "
+                "the classifier's training AU columns are the AU rates (constant)"
+            )
+            return np.tile(self.au_model_.rates_, (len(embedding), 1))
+        return cross_val_predict(
+            self._action_unit_model(),
+            embedding,
+            annotated,
+            groups=groups,
+            cv=GroupKFold(n_splits=min(int(self.au_cv_folds), n_subjects)),
+        )
+
+    def _action_units(self, annotated: np.ndarray, embedding: np.ndarray) -> np.ndarray:
         """Predicted AU probabilities; ``annotated`` is deliberately not read."""
-        predicted = np.tile(self.au_rates_, (len(scaled), 1))
-        if self.au_classifier_ is not None:
-            per_au = self.au_classifier_.predict_proba(scaled)  # (n, 2) per AU
-            predicted[:, self.au_varying_] = np.column_stack([p[:, 1] for p in per_au])
-        return predicted
+        return self.au_model_.predict(embedding)

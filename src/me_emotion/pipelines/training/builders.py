@@ -135,6 +135,7 @@ def au_predicted(
     return AuPredictedClassifier(
         **_au_model_arguments(options, class_weight, seed),
         au_C=float(options["au_C"]),
+        au_cv_folds=int(options["au_cv_folds"]),
     )
 
 

@@ -143,6 +143,14 @@ def model_arrays(
     return arrays
 
 
+def sample_subjects(
+    inputs: ModelInputs, spec: ModelSpec, index: np.ndarray
+) -> np.ndarray:
+    """The subject of each sample ``index`` (rows of the model's level)."""
+    clips = inputs.sample_clip[index] if spec.level == "frame" else index
+    return inputs.clip_subject[clips]
+
+
 def feature_matrix(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """A scikit-learn model's ``X``: its input arrays' columns side by side."""
     return np.hstack([array.reshape(len(array), -1) for array in arrays.values()])
@@ -201,6 +209,10 @@ def fit_one_fold(
             spec.build(evaluation.options, settings.class_weight, settings.seed),
             feature_matrix(x_train),
             y_train,
+            # each training row's subject; augmentation would add rows without one
+            groups=sample_subjects(inputs, spec, fold.train)
+            if spec.augment is None
+            else None,
         )
 
         def score(x: dict[str, np.ndarray]) -> np.ndarray:

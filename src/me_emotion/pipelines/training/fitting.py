@@ -11,6 +11,7 @@ only, or its validation samples, which come from training subjects.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -146,10 +147,15 @@ class KerasTrainer:
 
 
 def fit_estimator(
-    template: BaseEstimator, X: np.ndarray, y: np.ndarray
+    template: BaseEstimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray | None = None,
 ) -> BaseEstimator:
     """A fresh clone of ``template`` fitted on ``(X, y)``.
 
+    ``groups`` (each row's subject) goes to an estimator whose ``fit`` takes
+    it (``au_predicted`` cross-fits over subjects); others never see it.
     A training fold with a single class (possible on tiny data) gets a
     constant classifier instead, which scikit-learn's SVM and logistic
     regression refuse to fit.
@@ -157,6 +163,8 @@ def fit_estimator(
     if len(np.unique(y)) < 2:
         logger.warning("A training fold has one class only: predicting it everywhere")
         return DummyClassifier(strategy="prior").fit(X, y)
+    if groups is not None and "groups" in inspect.signature(template.fit).parameters:
+        return clone(template).fit(X, y, groups=groups)
     return clone(template).fit(X, y)
 
 

@@ -162,7 +162,13 @@ MODELS: dict[str, ModelSpec] = {
         "frame",
         (ACTION_UNITS_INPUT, EMBEDDING_INPUT),
         builders.au_predicted,
-        {"n_clusters": int, "n_components": int, "C": NUMBER, "au_C": NUMBER},
+        {
+            "n_clusters": int,
+            "n_components": int,
+            "C": NUMBER,
+            "au_C": NUMBER,
+            "au_cv_folds": int,
+        },
     ),
 }
 
