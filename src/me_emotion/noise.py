@@ -12,8 +12,10 @@ Two kinds, each dropped where it arises and matched one message at a time:
   package's ``__init__`` (so before anything can import TensorFlow, in every
   entry point: ``kedro``, ``me-emotion-video``, ``python -m me_emotion``,
   Dask workers, notebooks), defaults ``TF_CPP_MIN_LOG_LEVEL`` to 2 and
-  filters those lines out of the first ``import tensorflow``.
-  ``TF_CPP_MIN_LOG_LEVEL=0`` (set by the user) shows them all again.
+  filters those lines out of the first ``import tensorflow``; the landmarks
+  tracker filters TensorFlow Lite's "Created XNNPACK delegate" the same way
+  (:func:`native_start_up_lines_dropped`). ``TF_CPP_MIN_LOG_LEVEL=0`` (set by
+  the user) shows them all again.
 
 Warnings of the project itself are never filtered.
 """
@@ -88,7 +90,8 @@ _NATIVE_LOG_LINE = re.compile(
     r"^(?:(?P<absl>[IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ "
     r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: (?P<tsl>[IWEF]) )\S+:\d+\] "
 )
-_SEVERITIES = "IWEF"  # TF_CPP_MIN_LOG_LEVEL 0..3 keeps the severities from this index on
+# TF_CPP_MIN_LOG_LEVEL 0..3 keeps the severities from that index on.
+_SEVERITIES = "IWEF"
 # absl's preamble before the first line logged ahead of absl::InitializeLog().
 _ABSL_PREAMBLE = re.compile(
     r"^WARNING: All log messages before absl::InitializeLog\(\) is called"
@@ -97,6 +100,9 @@ _ABSL_PREAMBLE = re.compile(
 # not a problem (on a machine with a driver, a cuInit error still shows).
 _NO_CUDA_DRIVER = re.compile(r"Could not find cuda drivers on your machine")
 _CUINIT_FAILED = re.compile(r"failed call to cuInit")
+# TensorFlow Lite's own logger: "INFO: Created TensorFlow Lite XNNPACK delegate
+# for CPU." when an interpreter is made (landmarks tracker).
+_TFLITE_INFO = re.compile(r"^INFO: ")
 # The second line of TensorFlow's CPU-instructions notice (the first is a log line).
 _CONTINUATION = re.compile(r"^To enable the following instructions: ")
 
@@ -142,7 +148,8 @@ def native_lines_kept(text: str, level: int) -> str:
     ``level`` is ``TF_CPP_MIN_LOG_LEVEL``'s meaning, applied to the lines that
     TensorFlow no longer filters itself (it writes them before absl's logging
     is initialised; tensorflow/tensorflow#100442): a log line is dropped when
-    its severity (I, W, E, F) is below ``level``; absl's preamble at level >= 1;
+    its severity (I, W, E, F) is below ``level``; absl's preamble and
+    TensorFlow Lite's INFO lines at level >= 1;
     the failed CUDA initialisation at level >= 1 only when TensorFlow reported
     in the same text that there is no CUDA driver. Every other line is kept.
     """
@@ -158,7 +165,7 @@ def native_lines_kept(text: str, level: int) -> str:
             drop = _SEVERITIES.index(severity) < level or (
                 no_driver and _CUINIT_FAILED.search(line) is not None
             )
-        elif _ABSL_PREAMBLE.match(line):
+        elif _ABSL_PREAMBLE.match(line) or _TFLITE_INFO.match(line):
             drop = True
         else:
             drop = dropped_previous and _CONTINUATION.match(line) is not None
@@ -259,7 +266,11 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
             spec = importlib.util.find_spec(fullname)
         finally:
             self._finding = False
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        if (
+            spec is None
+            or spec.loader is None
+            or not hasattr(spec.loader, "exec_module")
+        ):
             return None
         spec.loader = _QuietLoader(spec.loader)
         return spec
