@@ -294,6 +294,13 @@ def main() -> None:
                 },
             ) as session,
         ):
+            catalog = session.load_context().catalog
+            absent = [n for n in video_cli.REQUIRED_MODELS if not catalog.exists(n)]
+            if absent:
+                raise SystemExit(
+                    f"trained models missing: {', '.join(absent)}; run `kedro run "
+                    "--pipelines=casme2` and `kedro run --pipelines=samm` first"
+                )
             # No public way to add a hook to one session (settings.HOOKS is the project's).
             session._hook_manager.register(timer)  # noqa: SLF001
             session.run(pipeline_names=["video"])

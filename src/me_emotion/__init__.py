@@ -1,5 +1,4 @@
-"""me_emotion
-"""
+"""me_emotion"""
 
 from me_emotion.noise import quiet_tensorflow_start_up
 
