@@ -153,18 +153,26 @@ class _ProgressPrinter(logging.Handler):
         say(f"  {record.getMessage()}")
 
 
-QUIETED = ("kedro", "kedro_viz", "py.warnings", "tensorflow", "absl", "me_emotion")
+# Libraries and Kedro speak only on errors; the project's own warnings and
+# Python warnings (the known third-party ones are filtered one by one in
+# noise.py) reach stderr as real problems; the video pipeline's progress lines
+# are printed as the command's own.
+QUIETED = ("kedro", "kedro_viz", "tensorflow", "absl")
+WARNINGS_SHOWN = ("py.warnings", "me_emotion")
 VIDEO_LOGGER = "me_emotion.pipelines.video_analysis"
 
 
 @contextmanager
 def quiet_logging() -> Iterator[None]:
-    """Only errors from Kedro and libraries, plus the video pipeline's progress lines.
+    """Errors from Kedro and libraries, warnings, and the video pipeline's progress lines.
 
-    Logger levels, handlers and warning filters are restored on exit, so the
+    Python warnings go through logging (``py.warnings``), where noise.py drops
+    the known third-party ones by message and module (MLflow's cannot be
+    dropped by a warnings filter: it re-enables its own). Logger levels,
+    handlers, warning filters and warning capture are restored on exit, so the
     command leaves a calling process (a test, a notebook) as it found it.
     """
-    names = ["", *QUIETED, VIDEO_LOGGER]
+    names = ["", *QUIETED, *WARNINGS_SHOWN, VIDEO_LOGGER]
     saved = {
         n: (
             logging.getLogger(n).level,
@@ -173,18 +181,23 @@ def quiet_logging() -> Iterator[None]:
         )
         for n in names
     }
+    # logging.captureWarnings(True) replaces showwarning with logging's own
+    capturing = getattr(warnings.showwarning, "__module__", None) == "logging"
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
         try:
+            logging.captureWarnings(True)
             logging.getLogger().setLevel(logging.ERROR)
             for name in QUIETED:
                 logging.getLogger(name).setLevel(logging.ERROR)
+            for name in WARNINGS_SHOWN:
+                logging.getLogger(name).setLevel(logging.WARNING)
             video = logging.getLogger(VIDEO_LOGGER)
             video.setLevel(logging.INFO)
             video.propagate = False
             video.handlers = [_ProgressPrinter()]
             yield
         finally:
+            logging.captureWarnings(capturing)
             for name, (level, handlers, propagate) in saved.items():
                 logger = logging.getLogger(name)
                 logger.setLevel(level)
@@ -275,10 +288,10 @@ def _run(args: argparse.Namespace) -> int:
         **overrides,
     }
     with (
+        quiet_logging(),  # first: creating the session loads Kedro's plugins
         KedroSession.create(
             project_path=project, env=ENVIRONMENT, runtime_params=runtime_params
         ) as session,
-        quiet_logging(),
     ):
         catalog = session.load_context().catalog
         absent = [name for name in REQUIRED_MODELS if not catalog.exists(name)]

