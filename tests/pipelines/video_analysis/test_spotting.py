@@ -23,6 +23,8 @@ PARAMS = {
     "min_peak_distance_s": 0.1,
     "boundary_fraction": {"micro": 0.5, "macro": 0.5},
     "min_duration_s": 0.04,
+    "min_duration_frames": 3,
+    "despike_frames": 1,
     "max_micro_duration_s": 0.5,
 }
 
@@ -80,12 +82,13 @@ def test_a_blip_shorter_than_the_minimum_is_dropped():
     assert spot_video(signals(micro, fps=30.0), 30.0, PARAMS).empty
 
 
-def test_missing_values_end_an_interval():
-    signal = triangle(100, 20, 60)
-    signal[45] = np.nan  # face lost mid-way
-    before, after = peak_intervals(signal, 0.5, 5, 0.1)
-    assert before[1] == 40 and before[2] == 44  # apex, offset
-    assert after[0] == 46  # onset of what follows the gap
+def test_an_interval_that_runs_into_missing_values_is_dropped():
+    signal = triangle(100, 20, 60) + triangle(100, 70, 90)
+    signal[45] = np.nan  # face lost mid-way: neither half is seen rise and fall
+    assert [apex for _, apex, _, _ in peak_intervals(signal, 0.5, 5, 0.1)] == [80]
+    # a signal that starts high (the first scored frames of a track) is no peak
+    start = np.r_[np.full(5, np.nan), np.linspace(1.0, 0.0, 20), np.zeros(20)]
+    assert peak_intervals(start, 0.5, 5, 0.1) == []
 
 
 def test_threshold_is_mean_plus_p_times_the_range_with_a_floor():
