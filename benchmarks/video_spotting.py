@@ -105,13 +105,19 @@ def main() -> None:
             truth = truth[truth[column] == wanted]
     names = set(truth["video"])
     videos = {
-        k: v for k, v in VideoFilesDataset(str(args.folder)).load().items() if k in names
+        k: v
+        for k, v in VideoFilesDataset(str(args.folder)).load().items()
+        if k in names
     }
     if not videos:
-        raise SystemExit(f"no video with ground truth under {args.folder} for that split")
+        raise SystemExit(
+            f"no video with ground truth under {args.folder} for that split"
+        )
     cascade = HaarCascadeDataset(cascade="haarcascade_frontalface_default.xml").load()
     signal_id = parameters_hash(
-        {k: params["spotting"][k] for k in SIGNAL_KEYS}, params["tracking"], sorted(videos)
+        {k: params["spotting"][k] for k in SIGNAL_KEYS},
+        params["tracking"],
+        sorted(videos),
     )
     cached = args.cache / f"signals_{signal_id}.pkl" if args.cache else None
     start = time.perf_counter()

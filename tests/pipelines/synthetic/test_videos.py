@@ -113,7 +113,9 @@ def test_tiny_ground_truth_sidecars_are_consistent(tiny_videos):
         truth = pd.read_csv(sidecar)
         assert set(truth["video"]) == {name}
         assert (truth["data_source"] == "SYNTHETIC").all()
-        assert set(truth["split"]) == {name.split("_")[0]}  # dev_s2026_... / test_s777_...
+        assert set(truth["split"]) == {
+            name.split("_")[0]
+        }  # dev_s2026_... / test_s777_...
         assert (truth["event"] == "micro").sum() >= 2
         check_ground_truth(truth, counts)
 

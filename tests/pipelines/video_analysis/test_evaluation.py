@@ -301,5 +301,7 @@ def test_bootstrap_interval_of_identical_videos_is_a_point():
 
 
 def test_parameters_hash_ignores_key_order_and_sees_values():
-    assert parameters_hash({"a": 1, "b": [1, 2]}) == parameters_hash({"b": [1, 2], "a": 1})
+    assert parameters_hash({"a": 1, "b": [1, 2]}) == parameters_hash(
+        {"b": [1, 2], "a": 1}
+    )
     assert parameters_hash({"a": 1}) != parameters_hash({"a": 2})

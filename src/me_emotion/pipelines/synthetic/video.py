@@ -81,7 +81,11 @@ _SEQUENTIAL = (
     "face_out",
 )
 SPLITS = ("dev", "test")
-SPLIT_COLUMNS = ["split", "seed", "profile"]  # ground-truth columns beyond the standard ones
+SPLIT_COLUMNS = [
+    "split",
+    "seed",
+    "profile",
+]  # ground-truth columns beyond the standard ones
 PROFILES = ("standard", "realistic")
 # continuous nuisances of a profile, drawn once per video (0 in ``standard``)
 _SCENE_KEYS = (
@@ -468,7 +472,9 @@ class _Expression:
                 _smoothstep((self.offset - number) / ramp),
             )
             t = (number - self.onset) / self.fps
-            syllable = 0.5 * (1 - math.cos(2 * math.pi * self.syllable_hz * t + self.phase))
+            syllable = 0.5 * (
+                1 - math.cos(2 * math.pi * self.syllable_hz * t + self.phase)
+            )
             stress = 0.65 + 0.35 * math.sin(2 * math.pi * 0.9 * t + 2 * self.phase)
             return envelope * syllable * stress
         return expression_profile(number, self.onset, self.apex, self.offset)
