@@ -124,3 +124,12 @@ def test_motion_contrast_sees_a_passing_local_change_only():
     assert np.isnan(
         motion_contrast(shifted, face, face, slices, "nose", max_head_px=0.5)
     )
+
+
+def test_boundaries_are_measured_from_the_resting_level():
+    signal = np.full(200, 0.5)  # a noisy video rests at 0.5
+    signal[90:111] = 0.5 + triangle(200, 90, 110, 1.0)[90:111]  # peak 1.5 at 100
+    # from 0: 0.3 x 1.5 = 0.45 < 0.5 everywhere, the interval would fill the video
+    assert peak_intervals(signal, 1.0, 5, 0.3) == []  # ...and reach its edges
+    ((onset, apex, offset, _),) = peak_intervals(signal, 1.0, 5, 0.3, floor=0.5)
+    assert apex == 100 and 90 <= onset <= 94 and 106 <= offset <= 110

@@ -133,12 +133,18 @@ def baseline_threshold(signal: np.ndarray, p: float, floor: float) -> float:
 
 
 def peak_intervals(
-    signal: np.ndarray, threshold: float, min_distance: int, boundary_fraction: float
+    signal: np.ndarray,
+    threshold: float,
+    min_distance: int,
+    boundary_fraction: float,
+    floor: float = 0.0,
 ) -> list[tuple[int, int, int, float]]:
     """``(onset, apex, offset, peak value)`` of each peak above ``threshold``.
 
     The apex is the peak; onset and offset are the outermost frames around it
-    whose value stays at or above ``boundary_fraction`` of the peak. An
+    whose value stays at or above ``floor + boundary_fraction (peak - floor)``
+    (``floor``: the signal's resting level, e.g. its median, so a noisy
+    video's intervals do not spread over its whole resting stretch). An
     interval must rise from and fall back below that level within scored
     frames: one that runs into a missing value (no face, a new track, fast
     head motion) or the video's edge is dropped, since what is seen of it may
@@ -155,7 +161,7 @@ def peak_intervals(
     )
     found, seen = [], set()
     for apex in peaks:
-        level = boundary_fraction * values[apex]
+        level = floor + boundary_fraction * (values[apex] - floor)
         onset = apex
         while onset > 0 and values[onset - 1] >= level:
             onset -= 1
@@ -207,8 +213,14 @@ def spot_video(
         threshold = baseline_threshold(
             smoothed, params["p"][scale], params["min_threshold"][scale]
         )
+        scored = smoothed[np.isfinite(smoothed)]
+        floor = float(np.median(scored)) if len(scored) else 0.0
         for onset, apex, offset, score in peak_intervals(
-            smoothed, threshold, min_distance, float(params["boundary_fraction"][scale])
+            smoothed,
+            threshold,
+            min_distance,
+            float(params["boundary_fraction"][scale]),
+            floor,
         ):
             duration = (offset - onset + 1) / fps
             if duration < float(params["min_duration_s"]) or offset - onset + 1 < int(
