@@ -210,11 +210,13 @@ def spot_video(
         window = frames_for(params["smooth_s"][scale], fps)
         raw = signals[f"signal_{scale}"].to_numpy(np.float64)
         smoothed = smooth(despike(raw, int(params["despike_frames"])), window)
-        threshold = baseline_threshold(
-            smoothed, params["p"][scale], params["min_threshold"][scale]
-        )
         scored = smoothed[np.isfinite(smoothed)]
-        floor = float(np.median(scored)) if len(scored) else 0.0
+        floor = float(np.median(scored)) if len(scored) else 0.0  # resting level
+        # min_threshold counts from the resting level: a still face spots
+        # nothing however noisy (or busy) the video is
+        threshold = baseline_threshold(
+            smoothed, params["p"][scale], floor + float(params["min_threshold"][scale])
+        )
         for onset, apex, offset, score in peak_intervals(
             smoothed,
             threshold,
