@@ -133,3 +133,11 @@ def test_boundaries_are_measured_from_the_resting_level():
     assert peak_intervals(signal, 1.0, 5, 0.3) == []  # ...and reach its edges
     ((onset, apex, offset, _),) = peak_intervals(signal, 1.0, 5, 0.3, floor=0.5)
     assert apex == 100 and 90 <= onset <= 94 and 106 <= offset <= 110
+
+
+def test_a_still_face_in_a_noisy_video_spots_nothing():
+    # resting at 1.0 (noise, talking, sway) with wiggles far below min_threshold
+    busy = 1.0 + np.random.default_rng(2).uniform(0, 0.03, 600)
+    assert spot_video(signals(busy), 100.0, PARAMS).empty
+    busy[300:321] += triangle(600, 300, 320, 0.5)[300:321]  # a real bump on top
+    assert spot_video(signals(busy), 100.0, PARAMS)["apex_frame"].tolist() == [310]
