@@ -372,6 +372,7 @@ BLOCKS: dict[str, Block] = {
             "reference_region": str,
             "settle_s": NUMBER,
             "max_head_motion": NUMBER,
+            "max_expression_motion": NUMBER,
             **{
                 key: {"micro": NUMBER, "macro": NUMBER}
                 for key in (

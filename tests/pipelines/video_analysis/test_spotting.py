@@ -24,6 +24,8 @@ PARAMS = {
     "boundary_fraction": {"micro": 0.5, "macro": 0.5},
     "min_duration_s": 0.04,
     "min_duration_frames": 3,
+    "crop_px": 96,
+    "max_expression_motion": 0.1,
     "despike_frames": 1,
     "max_micro_duration_s": 0.5,
 }
@@ -141,3 +143,10 @@ def test_a_still_face_in_a_noisy_video_spots_nothing():
     assert spot_video(signals(busy), 100.0, PARAMS).empty
     busy[300:321] += triangle(600, 300, 320, 0.5)[300:321]  # a real bump on top
     assert spot_video(signals(busy), 100.0, PARAMS)["apex_frame"].tolist() == [310]
+
+
+def test_motion_larger_than_any_expression_neither_spots_nor_hides_the_rest():
+    micro = triangle(600, 100, 120, 0.5) + triangle(600, 400, 420, 0.5)
+    micro[250:260] = 15.0  # a face sliding out of view: 15 px of a 96 px crop
+    table = spot_video(signals(micro), 100.0, PARAMS)
+    assert table["apex_frame"].tolist() == [110, 410]

@@ -188,7 +188,8 @@ def spot_video(
         signals: one row per frame in order: ``frame``, ``time_s``,
             ``signal_micro``, ``signal_macro`` (NaN where there is no face).
         fps: the video's frame rate (frames per second).
-        params: ``video.spotting`` (``despike_frames``, ``smooth_s``, ``p``,
+        params: ``video.spotting`` (``crop_px``, ``max_expression_motion``,
+            ``despike_frames``, ``smooth_s``, ``p``,
             ``min_threshold``, ``min_peak_distance_s``, ``boundary_fraction``,
             ``min_duration_s``, ``min_duration_frames``,
             ``max_micro_duration_s``).
@@ -205,10 +206,15 @@ def spot_video(
     frames = signals["frame"].to_numpy()
     times = signals["time_s"].to_numpy(np.float64)
     min_distance = frames_for(params["min_peak_distance_s"], fps)
+    too_large = float(params["max_expression_motion"]) * float(params["crop_px"])
     found: dict[str, list[dict[str, Any]]] = {"micro": [], "macro": []}
     for scale in SCALES:
         window = frames_for(params["smooth_s"][scale], fps)
         raw = signals[f"signal_{scale}"].to_numpy(np.float64)
+        # more motion than any expression (a face sliding out of view, a
+        # tracker losing it): not an expression, and not a reason to raise
+        # the video's threshold over every real one
+        raw = np.where(raw > too_large, np.nan, raw)
         smoothed = smooth(despike(raw, int(params["despike_frames"])), window)
         scored = smoothed[np.isfinite(smoothed)]
         floor = float(np.median(scored)) if len(scored) else 0.0  # resting level
