@@ -321,10 +321,16 @@ BLOCKS: dict[str, Block] = {
     "synthetic_videos": Block(
         "conf/base/parameters_synthetic.yml",
         {
-            "seed": int,
             "size": str,
             "container": Choice("mp4", "avi"),
-            "sizes": MapOf(ListOf(ANY)),  # each video's spec, checked by plan_videos
+            "sizes": MapOf(  # each video's spec, checked by plan_videos
+                {
+                    "splits": {"dev": ListOf(int), "test": ListOf(int)},
+                    "profiles": ListOf(Choice("standard", "realistic")),
+                    "videos": ListOf(ANY),
+                }
+            ),
+            "profiles": MapOf(ANY),  # checked by plan_videos
             "min_gap_s": NUMBER,
             "sigma_face": NUMBER,
             "blink_sigma_face": NUMBER,
@@ -367,6 +373,7 @@ BLOCKS: dict[str, Block] = {
             "reference_region": str,
             "settle_s": NUMBER,
             "max_head_motion": NUMBER,
+            "max_expression_motion": NUMBER,
             **{
                 key: {"micro": NUMBER, "macro": NUMBER}
                 for key in (
@@ -379,6 +386,8 @@ BLOCKS: dict[str, Block] = {
             },
             "min_peak_distance_s": NUMBER,
             "min_duration_s": NUMBER,
+            "min_duration_frames": AtLeast(int, 1),
+            "despike_frames": AtLeast(int, 1),
             "max_micro_duration_s": NUMBER,
             "progress_every_s": NUMBER,
         },
@@ -390,7 +399,15 @@ BLOCKS: dict[str, Block] = {
             "frames_per_interval": int,
         },
     ),
-    "evaluation": Block("conf/base/parameters_video.yml", {"iou_threshold": NUMBER}),
+    "evaluation": Block(
+        "conf/base/parameters_video.yml",
+        {
+            "iou_threshold": NUMBER,
+            "bootstrap_resamples": AtLeast(int, 0),
+            "confidence": NUMBER,
+            "bootstrap_seed": int,
+        },
+    ),
     "report": Block(
         "conf/base/parameters_video.yml", {"decimals": int, "strip_tile_px": int}
     ),

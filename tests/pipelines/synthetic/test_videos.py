@@ -86,7 +86,9 @@ def check_ground_truth(truth: pd.DataFrame, frame_counts: dict[str, int]) -> Non
 
 def test_tiny_videos_are_readable_with_declared_fps_size_and_frames(tiny_videos):
     manifest = json.loads((tiny_videos / "VIDEOS_SYNTHETIC.json").read_text())
-    assert manifest["size"] == "tiny" and len(manifest["videos"]) == 2
+    assert manifest["size"] == "tiny" and len(manifest["videos"]) == 4
+    assert manifest["splits"] == {"dev": [2026], "test": [777]}
+    assert {v["split"] for v in manifest["videos"]} == {"dev", "test"}
     assert "SYNTHETIC demo data" in manifest["description"]
     for video in manifest["videos"]:
         capture = cv2.VideoCapture(str(tiny_videos / video["video"]))
@@ -111,21 +113,82 @@ def test_tiny_ground_truth_sidecars_are_consistent(tiny_videos):
         truth = pd.read_csv(sidecar)
         assert set(truth["video"]) == {name}
         assert (truth["data_source"] == "SYNTHETIC").all()
+        assert set(truth["split"]) == {
+            name.split("_")[0]
+        }  # dev_s2026_... / test_s777_...
         assert (truth["event"] == "micro").sum() >= 2
         check_ground_truth(truth, counts)
 
 
-def test_default_plan_has_every_distractor_fps_and_size(default_plan):
+def test_default_plan_has_every_distractor_fps_split_and_profile(default_plan):
     videos, events = default_plan
     check_ground_truth(events, dict(zip(videos["video"], videos["frame_count"])))
     assert set(videos["fps"]) == {30.0, 200.0}
-    shapes = set(zip(videos["width"], videos["height"]))
-    assert (640, 480) in shapes and any(w < h for w, h in shapes)  # one portrait
-    assert videos["duration_s"].between(20, 60).all()
-    for video, kinds in events.groupby("video")["event"]:
-        missing = {"micro", "macro", *DISTRACTORS} - set(kinds)
-        assert not missing, (video, missing)
+    assert (640, 480) in set(zip(videos["width"], videos["height"]))
+    assert videos["duration_s"].between(10, 60).all()
+    # every (split, seed, profile) has both frame rates
+    sets = videos.groupby(["split", "seed", "profile"])["fps"].apply(set)
+    assert (sets == {30.0, 200.0}).all() and len(sets) == 8
+    seeds = videos.groupby("split")["seed"].apply(set)
+    assert seeds["dev"] == {2026} and len(seeds["test"]) >= 3
+    assert not seeds["dev"] & seeds["test"]  # test seeds are never tuned on
+    for (split, seed, profile), kinds in events.groupby(["split", "seed", "profile"])[
+        "event"
+    ]:
+        expected = {"micro", "macro", *DISTRACTORS} - (
+            set() if profile == "realistic" else {"talking"}
+        )
+        assert set(kinds) == expected, (split, seed, profile)
     assert videos["video"].str.endswith(".mp4").all()
+    assert videos["video"].is_unique
+
+
+def test_realistic_profile_talks_sways_and_has_smaller_micro_expressions(
+    default_plan,
+):
+    videos, events = default_plan
+    realistic = videos["profile"] == "realistic"
+    for key in ("sway_face", "nod_face", "yaw", "exposure_drift", "blink_brow"):
+        assert (videos.loc[realistic, key] > 0).all(), key
+        assert (videos.loc[~realistic, key] == 0).all(), key
+    talking = events[events["event"] == "talking"]
+    seconds = (talking["offset_frame"] - talking["onset_frame"] + 1) / talking["fps"]
+    assert seconds.between(2.5, 4.5).all() and set(talking["profile"]) == {"realistic"}
+    micro = events[events["event"] == "micro"].groupby("profile")["amplitude"]
+    assert micro.min()["realistic"] >= 0.005 and micro.max()["realistic"] <= 0.02
+    assert micro.min()["realistic"] < 0.01 < micro.min()["standard"]
+
+
+def test_a_seed_in_both_splits_is_refused():
+    params = video_params("tiny")
+    both = {**params["sizes"]["tiny"], "splits": {"dev": [5], "test": [5, 6]}}
+    with pytest.raises(ValueError, match="both dev and test"):
+        plan_videos({**params, "sizes": {"tiny": both}})
+
+
+def test_realistic_frames_talk_and_sway_where_standard_ones_are_still():
+    params = video_params("tiny")
+    short = {**params["sizes"]["tiny"]["videos"][0], "duration_s": 8}
+    tiny = {
+        "splits": {"dev": [2026], "test": []},
+        "profiles": ["realistic"],
+        "videos": [{**short, "events": {"micro": 1, "blink": 1}}],
+    }
+    realistic = {**params, "sizes": {"tiny": tiny}}
+    video, events = _scene(realistic)
+    scene = video.scene()
+    talking = events[events["event"] == "talking"].iloc[0]
+    gray = [
+        cv2.cvtColor(scene.frame(n), cv2.COLOR_BGR2GRAY).astype(float)
+        for n in range(talking.onset_frame, talking.offset_frame, 2)
+    ]
+    # the mouth (lower face) changes more than the forehead while talking
+    height = gray[0].shape[0]
+    change = np.abs(np.diff(np.stack(gray), axis=0)).mean(axis=0)
+    assert change[int(0.55 * height) : int(0.75 * height)].mean() > 1.0
+    # the head never stops: two frames 1 s apart differ far beyond sensor noise
+    a, b = (cv2.cvtColor(scene.frame(n), cv2.COLOR_BGR2GRAY) for n in (0, 30))
+    assert np.abs(a.astype(float) - b).mean() > 3.0
 
 
 def test_plan_is_deterministic_per_seed(default_plan):
@@ -133,8 +196,10 @@ def test_plan_is_deterministic_per_seed(default_plan):
     again_videos, again_events = plan_videos(video_params("default"))
     pd.testing.assert_frame_equal(events, again_events)
     pd.testing.assert_frame_equal(videos, again_videos)
-    _, other = plan_videos(video_params("default", seed=7))
-    assert not other["onset_frame"].equals(events["onset_frame"])
+    params = video_params("default")
+    other_seeds = {**params["sizes"]["default"], "splits": {"dev": [7], "test": [8]}}
+    _, other = plan_videos({**params, "sizes": {"default": other_seeds}})
+    assert not other["onset_frame"].head(50).equals(events["onset_frame"].head(50))
 
 
 def _scene(params: dict, stem_number: int = 0):
@@ -174,10 +239,11 @@ def test_frames_are_deterministic_and_show_the_planned_movements():
 
 def test_events_that_do_not_fit_raise_a_clear_error():
     params = video_params("tiny")
-    crowded = [{**params["sizes"]["tiny"][0], "duration_s": 2}]
+    tiny = params["sizes"]["tiny"]
+    crowded = {**tiny, "videos": [{**tiny["videos"][0], "duration_s": 2}]}
     with pytest.raises(ValueError, match="do not fit"):
         plan_videos({**params, "sizes": {"tiny": crowded}})
-    unknown = [{**params["sizes"]["tiny"][0], "events": {"sneeze": 1}}]
+    unknown = {**tiny, "videos": [{**tiny["videos"][0], "events": {"sneeze": 1}}]}
     with pytest.raises(ValueError, match="unknown kinds"):
         plan_videos({**params, "sizes": {"tiny": unknown}})
     with pytest.raises(ValueError, match="not one of"):

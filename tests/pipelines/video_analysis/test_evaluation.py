@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 
 from me_emotion.pipelines.video_analysis.evaluation import (
+    bootstrap_f1,
     evaluate_spotting,
     interval_iou,
     match_intervals,
+    parameters_hash,
     recognition_f1,
     spotting_scores,
 )
@@ -243,3 +245,63 @@ def test_a_stricter_threshold_drops_partial_matches():
 def test_bad_intervals_raise_clear_errors(change, message):
     with pytest.raises(ValueError, match=message):
         evaluate_spotting(change(_intervals()), _truth(), PARAMS)
+
+
+def _split_truth() -> pd.DataFrame:
+    """Three videos: dev at 30 fps, test at 30 and 200 fps; one talking stretch."""
+    rows = [
+        ("d.mp4", "micro", 10, 19, 30.0, "dev"),
+        ("t1.mp4", "micro", 10, 19, 30.0, "test"),
+        ("t1.mp4", "micro", 40, 49, 30.0, "test"),
+        ("t1.mp4", "talking", 100, 159, 30.0, "test"),  # 2 s of talking
+        ("t2.mp4", "micro", 10, 69, 200.0, "test"),
+    ]
+    table = pd.DataFrame(
+        rows, columns=["video", "event", "onset_frame", "offset_frame", "fps", "split"]
+    )
+    return table.assign(class3="negative", profile="realistic")
+
+
+def test_rows_per_split_profile_and_fps_with_talking_false_positives():
+    spotted = pd.DataFrame(
+        [
+            ("d.mp4", "micro", 10, 19),  # TP
+            ("t1.mp4", "micro", 10, 19),  # TP
+            ("t1.mp4", "micro", 110, 115),  # FP inside the talking stretch
+            ("t1.mp4", "micro", 150, 170),  # FP overlapping its end
+            ("t1.mp4", "micro", 300, 305),  # FP elsewhere
+            ("t2.mp4", "micro", 10, 69),  # TP
+        ],
+        columns=["video", "kind", "onset_frame", "offset_frame"],
+    )
+    result = evaluate_spotting(
+        spotted, _split_truth(), {**PARAMS, "bootstrap_resamples": 200}, "abc123"
+    ).set_index(["video", "kind"])
+    assert (result["spotting_params_hash"] == "abc123").all()
+    test30 = result.loc[("ALL test realistic 30fps", "micro")]
+    # t1: 2 truths, 4 spotted, 1 TP -> F1 = 2 / (2 + 3 + 1)
+    assert (test30.n_videos, test30.tp, test30.fp, test30.fn) == (1, 1, 3, 1)
+    assert test30.f1 == pytest.approx(2 / 6)
+    assert test30.fp_in_talking == 2 and test30.talking_s == pytest.approx(2.0)
+    assert test30.fp_per_talking_min == pytest.approx(60.0)  # 2 per 2 s
+    test_all = result.loc[("ALL test realistic", "micro")]
+    # t1 + t2: 3 truths, 5 spotted, 2 TP -> 4 / (4 + 3 + 1)
+    assert test_all.n_videos == 2 and test_all.f1 == pytest.approx(0.5)
+    # resampling two videos: {t1, t1} 1/3, {t2, t2} 1, mixed 1/2 -> within [1/3, 1]
+    assert 1 / 3 - 1e-9 <= test_all.f1_low <= 0.5 <= test_all.f1_high <= 1.0
+    dev = result.loc[("ALL dev realistic 30fps", "micro")]
+    assert dev.f1 == 1.0 and math.isnan(dev.f1_low)  # one video: no interval
+    assert result.loc[("ALL", "micro")].n_videos == 3
+
+
+def test_bootstrap_interval_of_identical_videos_is_a_point():
+    counts = pd.DataFrame({"tp": [1, 1, 1], "fp": [1, 1, 1], "fn": [0, 0, 0]})
+    low, high = bootstrap_f1(counts, 100, 0.95, 0)
+    assert low == pytest.approx(2 / 3) and high == pytest.approx(2 / 3)
+
+
+def test_parameters_hash_ignores_key_order_and_sees_values():
+    assert parameters_hash({"a": 1, "b": [1, 2]}) == parameters_hash(
+        {"b": [1, 2], "a": 1}
+    )
+    assert parameters_hash({"a": 1}) != parameters_hash({"a": 2})

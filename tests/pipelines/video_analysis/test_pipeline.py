@@ -141,6 +141,13 @@ def test_spotting_is_scored_against_the_synthetic_ground_truth(tiny_project):
     pooled = metrics[(metrics["video"] == "ALL") & (metrics["kind"] == "micro")]
     assert len(pooled) == 1 and pooled["n_truth"].iloc[0] >= 2
     assert (metrics["data_source"].str.upper() == "SYNTHETIC").all()
+    # both splits are scored, per frame rate, under one parameters hash
+    groups = set(metrics.loc[metrics["kind"] == "micro", "video"])
+    for split, seed in (("dev", 2026), ("test", 777)):
+        assert f"ALL {split} standard 30fps" in groups
+        assert f"ALL {split} standard 200fps" in groups
+        assert any(v.startswith(f"{split}_s{seed}_") for v in groups)
+    assert metrics["spotting_params_hash"].nunique() == 1
     report = (
         tiny_project / "data" / "08_reporting" / "video" / "report.html"
     ).read_text()

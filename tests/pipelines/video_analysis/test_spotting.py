@@ -23,6 +23,10 @@ PARAMS = {
     "min_peak_distance_s": 0.1,
     "boundary_fraction": {"micro": 0.5, "macro": 0.5},
     "min_duration_s": 0.04,
+    "min_duration_frames": 3,
+    "crop_px": 96,
+    "max_expression_motion": 0.1,
+    "despike_frames": 1,
     "max_micro_duration_s": 0.5,
 }
 
@@ -80,12 +84,13 @@ def test_a_blip_shorter_than_the_minimum_is_dropped():
     assert spot_video(signals(micro, fps=30.0), 30.0, PARAMS).empty
 
 
-def test_missing_values_end_an_interval():
-    signal = triangle(100, 20, 60)
-    signal[45] = np.nan  # face lost mid-way
-    before, after = peak_intervals(signal, 0.5, 5, 0.1)
-    assert before[1] == 40 and before[2] == 44  # apex, offset
-    assert after[0] == 46  # onset of what follows the gap
+def test_an_interval_that_runs_into_missing_values_is_dropped():
+    signal = triangle(100, 20, 60) + triangle(100, 70, 90)
+    signal[45] = np.nan  # face lost mid-way: neither half is seen rise and fall
+    assert [apex for _, apex, _, _ in peak_intervals(signal, 0.5, 5, 0.1)] == [80]
+    # a signal that starts high (the first scored frames of a track) is no peak
+    start = np.r_[np.full(5, np.nan), np.linspace(1.0, 0.0, 20), np.zeros(20)]
+    assert peak_intervals(start, 0.5, 5, 0.1) == []
 
 
 def test_threshold_is_mean_plus_p_times_the_range_with_a_floor():
@@ -121,3 +126,27 @@ def test_motion_contrast_sees_a_passing_local_change_only():
     assert np.isnan(
         motion_contrast(shifted, face, face, slices, "nose", max_head_px=0.5)
     )
+
+
+def test_boundaries_are_measured_from_the_resting_level():
+    signal = np.full(200, 0.5)  # a noisy video rests at 0.5
+    signal[90:111] = 0.5 + triangle(200, 90, 110, 1.0)[90:111]  # peak 1.5 at 100
+    # from 0: 0.3 x 1.5 = 0.45 < 0.5 everywhere, the interval would fill the video
+    assert peak_intervals(signal, 1.0, 5, 0.3) == []  # ...and reach its edges
+    ((onset, apex, offset, _),) = peak_intervals(signal, 1.0, 5, 0.3, floor=0.5)
+    assert apex == 100 and 90 <= onset <= 94 and 106 <= offset <= 110
+
+
+def test_a_still_face_in_a_noisy_video_spots_nothing():
+    # resting at 1.0 (noise, talking, sway) with wiggles far below min_threshold
+    busy = 1.0 + np.random.default_rng(2).uniform(0, 0.03, 600)
+    assert spot_video(signals(busy), 100.0, PARAMS).empty
+    busy[300:321] += triangle(600, 300, 320, 0.5)[300:321]  # a real bump on top
+    assert spot_video(signals(busy), 100.0, PARAMS)["apex_frame"].tolist() == [310]
+
+
+def test_motion_larger_than_any_expression_neither_spots_nor_hides_the_rest():
+    micro = triangle(600, 100, 120, 0.5) + triangle(600, 400, 420, 0.5)
+    micro[250:260] = 15.0  # a face sliding out of view: 15 px of a 96 px crop
+    table = spot_video(signals(micro), 100.0, PARAMS)
+    assert table["apex_frame"].tolist() == [110, 410]

@@ -6,6 +6,13 @@ onset/apex/offset) among neutral stretches and distractors that a spotter must
 not report: blinks, head turns, head drift, macro-expressions (longer and
 larger), a lighting change and a stretch with the face out of frame.
 
+Videos come in *splits* (``dev``: the seeds spotting may be tuned on;
+``test``: other seeds, never used to choose anything) and *profiles*
+(``standard``; ``realistic`` adds what real footage is full of: talking
+stretches of speech-like mouth motion, continuous head sway, nodding and small
+yaw turns, blinks that move the brows, exposure drift and smaller
+micro-expressions). Every (split, seed, profile) renders the size's videos.
+
 ``plan_videos`` decides every event (the ground truth), ``render_videos`` hands
 the catalog lazily rendered videos that are written frame by frame, and
 ``ground_truth_tables`` / ``describe_videos`` write the sidecar CSVs and the
@@ -38,7 +45,7 @@ from .render import (
     landmark_motions,
 )
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: dev/test splits, realistic profile
 DATA_SOURCE = "SYNTHETIC"  # the sidecars' data_source column
 CONTAINERS = ("mp4", "avi")  # OpenCV mp4v, MJPG
 EXPRESSIONS = ("micro", "macro")
@@ -46,6 +53,7 @@ EXPRESSIONS = ("micro", "macro")
 MICRO_SECONDS = (1 / 25, 0.5)
 DISTRACTORS = (
     "blink",
+    "talking",
     "head_turn",
     "head_drift",
     "lighting_change",
@@ -63,7 +71,33 @@ CLASS3 = {
     "others": "others",
 }
 # Events that happen on the timeline one after another (the rest overlay it).
-_SEQUENTIAL = ("micro", "macro", "blink", "head_turn", "lighting_change", "face_out")
+_SEQUENTIAL = (
+    "micro",
+    "macro",
+    "blink",
+    "talking",
+    "head_turn",
+    "lighting_change",
+    "face_out",
+)
+SPLITS = ("dev", "test")
+SPLIT_COLUMNS = [
+    "split",
+    "seed",
+    "profile",
+]  # ground-truth columns beyond the standard ones
+PROFILES = ("standard", "realistic")
+# continuous nuisances of a profile, drawn once per video (0 in ``standard``)
+_SCENE_KEYS = (
+    "sway_face",
+    "sway_period_s",
+    "nod_face",
+    "nod_period_s",
+    "yaw",
+    "yaw_period_s",
+    "exposure_drift",
+    "exposure_period_s",
+)
 _NOISE_MARGIN = 32  # noise-bank frames are this much larger, for random windows
 _NOISE_BANK_SIZE = 4
 
@@ -71,36 +105,97 @@ _NOISE_BANK_SIZE = 4
 # ---------------------------------------------------------------- planning ----
 
 
-def _video_seed(params: dict[str, Any], stem: str) -> list[int]:
-    return [int(params["seed"]), zlib.crc32(stem.encode())]
+def _video_seed(seed: int, stem: str) -> list[int]:
+    return [int(seed), zlib.crc32(stem.encode())]
+
+
+def _check_choice(value: Any, allowed: tuple[str, ...], key: str) -> None:
+    if value not in allowed:
+        raise ValueError(
+            f"synthetic_videos.{key} {value!r} is not one of {list(allowed)} "
+            "(conf/base/parameters_synthetic.yml)"
+        )
 
 
 def video_specs(params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The videos of ``params['size']``, each with a unique ``stem``."""
+    """Every video of ``params['size']``: its videos for each split seed and profile.
+
+    Each spec has a unique ``stem``
+    (``<split>_s<seed>_<profile>_<nn>_<fps>fps_<w>x<h>``), ``split``, ``seed``
+    and ``profile``.
+    """
     size = params["size"]
     if size not in params["sizes"]:
         raise ValueError(
             f"synthetic_videos.size '{size}' is not one of {sorted(params['sizes'])} "
             "(conf/base/parameters_synthetic.yml)"
         )
-    if params["container"] not in CONTAINERS:
+    _check_choice(params["container"], CONTAINERS, "container")
+    chosen = params["sizes"][size]
+    for split in chosen["splits"]:
+        _check_choice(split, SPLITS, f"sizes.{size}.splits")
+    for profile in chosen["profiles"]:
+        _check_choice(profile, tuple(params["profiles"]), f"sizes.{size}.profiles")
+    dev, test = (set(chosen["splits"].get(s) or []) for s in SPLITS)
+    if dev & test:
         raise ValueError(
-            f"synthetic_videos.container '{params['container']}' is not one of "
-            f"{list(CONTAINERS)}"
+            f"synthetic_videos.sizes.{size}.splits: seeds {sorted(dev & test)} are in "
+            "both dev and test; a test seed must never be tuned on"
         )
     specs = []
-    for number, spec in enumerate(params["sizes"][size], start=1):
-        width, height = (int(v) for v in spec["frame_size"])
-        fps = float(spec["fps"])
-        stem = f"synthetic_{number:02d}_{fps:g}fps_{width}x{height}"
-        unknown = set(spec["events"]) - set(EVENT_KINDS)
-        if unknown:
-            raise ValueError(
-                f"synthetic_videos.sizes.{size}[{number - 1}].events has unknown "
-                f"kinds {sorted(unknown)}; use {list(EVENT_KINDS)}"
-            )
-        specs.append({**spec, "stem": stem, "width": width, "height": height})
+    for split, seeds in chosen["splits"].items():
+        for seed in seeds or []:
+            for profile in chosen["profiles"]:
+                for number, spec in enumerate(chosen["videos"], start=1):
+                    width, height = (int(v) for v in spec["frame_size"])
+                    fps = float(spec["fps"])
+                    unknown = set(spec["events"]) - set(EVENT_KINDS)
+                    if unknown:
+                        raise ValueError(
+                            f"synthetic_videos.sizes.{size}.videos[{number - 1}].events "
+                            f"has unknown kinds {sorted(unknown)}; use {list(EVENT_KINDS)}"
+                        )
+                    stem = (
+                        f"{split}_s{int(seed)}_{profile}_{number:02d}_"
+                        f"{fps:g}fps_{width}x{height}"
+                    )
+                    specs.append(
+                        {
+                            **spec,
+                            "stem": stem,
+                            "width": width,
+                            "height": height,
+                            "split": split,
+                            "seed": int(seed),
+                            "profile": profile,
+                        }
+                    )
     return specs
+
+
+def _profile_events(params: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The event settings of ``profile``: ``events`` with its overrides merged in."""
+    overrides = params["profiles"][profile].get("events") or {}
+    return {
+        kind: {**cfg, **overrides.get(kind, {})}
+        for kind, cfg in params["events"].items()
+    }
+
+
+def _scene(
+    params: dict[str, Any], profile: str, rng: np.random.Generator
+) -> dict[str, float]:
+    """Continuous nuisances of one video (sway, nod, yaw, exposure drift, brow blinks)."""
+    settings = params["profiles"][profile].get("scene") or {}
+    scene = {}
+    for key in _SCENE_KEYS:
+        low, high = settings.get(key, (0.0, 0.0) if "period" not in key else (1.0, 1.0))
+        scene[key] = float(rng.uniform(low, high))
+    for key in ("sway", "nod", "yaw", "exposure"):
+        scene[f"{key}_phase"] = float(rng.uniform(0, 2 * math.pi))
+    low, high = settings.get("blink_brow", (0.0, 0.0))
+    scene["blink_brow"] = float(rng.uniform(low, high))
+    return scene
 
 
 def _look(
@@ -136,10 +231,10 @@ def _draw_emotion(weights: dict[str, float], rng: np.random.Generator) -> str:
 
 
 def _event_details(  # noqa: PLR0911 - one branch per event kind
-    kind: str, params: dict[str, Any], rng: np.random.Generator
+    kind: str, events: dict[str, Any], rng: np.random.Generator
 ) -> dict[str, Any]:
     """Kind-specific rendering details of one event (duration in seconds)."""
-    cfg = params["events"][kind]
+    cfg = events[kind]
     seconds = float(rng.uniform(*cfg["duration_s"]))
     if kind in EXPRESSIONS:
         emotion = _draw_emotion(cfg["emotions"], rng)
@@ -154,6 +249,13 @@ def _event_details(  # noqa: PLR0911 - one branch per event kind
         }
     if kind == "blink":
         return {"seconds": seconds, "amplitude": float(rng.uniform(*cfg["lid_face"]))}
+    if kind == "talking":  # syllables: the mouth opens and closes a few times a second
+        return {
+            "seconds": seconds,
+            "amplitude": float(rng.uniform(*cfg["amplitude_face"])),
+            "syllable_hz": float(rng.uniform(*cfg["syllable_hz"])),
+            "phase": float(rng.uniform(0, 2 * math.pi)),
+        }
     if kind == "head_turn":
         direction = rng.choice([-1.0, 1.0])
         return {
@@ -208,8 +310,10 @@ def _place_sequential(
 
 def plan_video(spec: dict[str, Any], params: dict[str, Any]) -> tuple[dict, list]:
     """One video's look and events; events carry frame indices and details."""
-    rng = np.random.default_rng(_video_seed(params, spec["stem"]))
+    rng = np.random.default_rng(_video_seed(spec["seed"], spec["stem"]))
     fps = float(spec["fps"])
+    profile = spec["profile"]
+    settings = _profile_events(params, profile)
     total = _frames(float(spec["duration_s"]), fps)
     video = {
         "video": f"{spec['stem']}.{params['container']}",
@@ -219,13 +323,23 @@ def plan_video(spec: dict[str, Any], params: dict[str, Any]) -> tuple[dict, list
         "height": spec["height"],
         "frame_count": total,
         "duration_s": total / fps,
+        "split": spec["split"],
+        "seed": spec["seed"],
+        "profile": profile,
         **_look(spec, params, rng),
+        **_scene(params, profile, rng),
     }
-    kinds = [k for k, n in spec["events"].items() for _ in range(int(n))]
+    counts = dict(spec["events"])
+    per_minute = float(params["profiles"][profile].get("talking_per_minute", 0.0))
+    if per_minute:
+        counts["talking"] = counts.get("talking", 0) + max(
+            1, round(per_minute * float(spec["duration_s"]) / 60)
+        )
+    kinds = [k for k, n in counts.items() for _ in range(int(n))]
     sequential = [k for k in kinds if k in _SEQUENTIAL]
     order = rng.permutation(len(sequential))
     sequential = [sequential[i] for i in order]
-    details = [_event_details(k, params, rng) for k in sequential]
+    details = [_event_details(k, settings, rng) for k in sequential]
     durations = [_frames(d["seconds"], fps) for d in details]
     onsets = _place_sequential(durations, total, _frames(params["min_gap_s"], fps), rng)
     events = [
@@ -233,7 +347,7 @@ def plan_video(spec: dict[str, Any], params: dict[str, Any]) -> tuple[dict, list
         for kind, d, onset, length in zip(sequential, details, onsets, durations)
     ]
     for kind in (k for k in kinds if k not in _SEQUENTIAL):  # head drift overlays
-        d = _event_details(kind, params, rng)
+        d = _event_details(kind, settings, rng)
         length = min(_frames(d["seconds"], fps), total)
         onset = int(rng.integers(0, total - length + 1))
         events.append(
@@ -278,19 +392,31 @@ def plan_videos(params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Plan every synthetic video of ``params['size']``.
 
     Args:
-        params: ``params:synthetic_videos`` (seed, size, sizes, events, look).
+        params: ``params:synthetic_videos`` (size, sizes with their split
+            seeds and profiles, profiles, events, look).
 
     Returns:
-        ``(videos, events)``: one row per video (file name, fps, frame size,
-        frame count, subject look) and one row per event, with the ground-truth
-        columns (``GROUND_TRUTH_COLUMNS``) and the details that were rendered.
+        ``(videos, events)``: one row per video (file name, split, seed,
+        profile, fps, frame size, frame count, subject look, continuous
+        nuisances) and one row per event, with the ground-truth columns
+        (``GROUND_TRUTH_COLUMNS``), ``split``, ``seed``, ``profile`` and the
+        details that were rendered.
     """
     videos, events = [], []
     for spec in video_specs(params):
         video, video_events = plan_video(spec, params)
         videos.append(video)
         for event in video_events:
-            events.append({"video": video["video"], "fps": video["fps"], **event})
+            events.append(
+                {
+                    "video": video["video"],
+                    "fps": video["fps"],
+                    "split": video["split"],
+                    "seed": video["seed"],
+                    "profile": video["profile"],
+                    **event,
+                }
+            )
     events_table = pd.DataFrame(events)
     for column in ("emotion", "class3", "action_units"):
         events_table[column] = events_table.get(column, pd.Series(dtype=object))
@@ -304,6 +430,22 @@ def plan_videos(params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
 # --------------------------------------------------------------- rendering ----
 
 
+# mouth motions of speech: lips part and the jaw drops, the corners draw in a little
+TALKING_MOTIONS = [
+    ("lower_lip", 0.0, 1.0),
+    ("chin", 0.0, 0.9),
+    ("upper_lip", 0.0, -0.2),
+    ("lip_corner_r", 0.25, 0.0),
+    ("lip_corner_l", -0.25, 0.0),
+]
+BROW_MOTIONS = [  # brows dip with a blink (realistic profile), scaled by blink_brow
+    ("brow_inner_r", 0.0, 1.0),
+    ("brow_inner_l", 0.0, 1.0),
+    ("brow_outer_r", 0.0, 0.6),
+    ("brow_outer_l", 0.0, 0.6),
+]
+
+
 @dataclass
 class _Expression:
     """A displacement field on a face region, scaled by a time profile."""
@@ -313,11 +455,28 @@ class _Expression:
     offset: int
     region: tuple[int, int, int, int]  # y0, y1, x0, x1
     field: np.ndarray  # (y1 - y0, x1 - x0, 2) float32
-    blink: bool
+    kind: str  # micro | macro | blink | talking
+    fps: float = 30.0
+    syllable_hz: float = 4.0
+    phase: float = 0.0
 
     def weight(self, number: int) -> float:
-        if self.blink:
+        if self.kind == "blink":
             return bump(number, self.apex, self.offset - self.onset + 1)
+        if self.kind == "talking":
+            if not self.onset <= number <= self.offset:
+                return 0.0
+            ramp = max(1, int(round(0.25 * self.fps)))  # speech starts and ends softly
+            envelope = min(
+                _smoothstep((number - self.onset) / ramp),
+                _smoothstep((self.offset - number) / ramp),
+            )
+            t = (number - self.onset) / self.fps
+            syllable = 0.5 * (
+                1 - math.cos(2 * math.pi * self.syllable_hz * t + self.phase)
+            )
+            stress = 0.65 + 0.35 * math.sin(2 * math.pi * 0.9 * t + 2 * self.phase)
+            return envelope * syllable * stress
         return expression_profile(number, self.onset, self.apex, self.offset)
 
 
@@ -367,14 +526,19 @@ class VideoScene:
             "blink": render["blink_sigma_face"] * self.face_px,  # eyelids are thin
             "micro": render["sigma_face"] * self.face_px,
             "macro": render["sigma_face"] * self.face_px,
+            "talking": render["sigma_face"] * self.face_px,
+        }
+        brow = float(video.get("blink_brow", 0.0) or 0.0)
+        motions_of = {
+            "blink": BLINK_MOTIONS
+            + [(name, dx, dy * brow) for name, dx, dy in BROW_MOTIONS if brow],
+            "talking": TALKING_MOTIONS,
         }
         self.expressions = []
         for e in events:
-            if e["event"] not in ("micro", "macro", "blink"):
+            if e["event"] not in sigmas:
                 continue
-            motions = (
-                BLINK_MOTIONS if e["event"] == "blink" else au_points(e["action_units"])
-            )
+            motions = motions_of.get(e["event"]) or au_points(e["action_units"])
             # the largest landmark motion of every recipe is the planned amplitude
             largest = max(math.hypot(dx, dy) for _, dx, dy in motions)
             points = landmark_motions(
@@ -388,7 +552,10 @@ class VideoScene:
                     e["offset_frame"],
                     region,
                     local,
-                    e["event"] == "blink",
+                    e["event"],
+                    fps=float(video["fps"]),
+                    syllable_hz=float(e.get("syllable_hz", 4.0)),
+                    phase=float(e.get("phase", 0.0)),
                 )
             )
         rng = np.random.default_rng([*render["seed"], 1])
@@ -401,9 +568,28 @@ class VideoScene:
         self.seed = render["seed"]
         self.x_ramp = (np.arange(width, dtype=np.float32) / width - 0.5)[None, :, None]
 
+    def _continuous_pose(self, number: int) -> tuple[float, float, float]:
+        """Sway (x), nodding (y) and yaw of the realistic profile; zeros otherwise."""
+        v, t = self.video, number / float(self.video["fps"])
+
+        def wave(amplitude_key: str, period_key: str, phase_key: str) -> float:
+            amplitude = float(v.get(amplitude_key, 0.0) or 0.0)
+            if not amplitude:
+                return 0.0
+            return amplitude * math.sin(
+                2 * math.pi * t / float(v[period_key]) + float(v[phase_key])
+            )
+
+        return (
+            wave("sway_face", "sway_period_s", "sway_phase") * self.face_px,
+            wave("nod_face", "nod_period_s", "nod_phase") * self.face_px,
+            abs(wave("yaw", "yaw_period_s", "yaw_phase")),
+        )
+
     def _pose(self, number: int) -> tuple[float, float, float, float, bool]:
         """Head translation (px), roll (deg), yaw squeeze and whether the face pans out."""
-        tx = ty = roll = yaw = 0.0
+        tx, ty, yaw = self._continuous_pose(number)
+        roll = 0.0
         out = False
         for e in self.events:
             onset, offset = e["onset_frame"], e["offset_frame"]
@@ -444,6 +630,13 @@ class VideoScene:
 
     def _light(self, number: int) -> tuple[float, float]:
         level = gradient = 0.0
+        drift = float(self.video.get("exposure_drift", 0.0) or 0.0)
+        if drift:  # a camera's auto-exposure wandering slowly
+            t = number / float(self.video["fps"])
+            level += drift * math.sin(
+                2 * math.pi * t / float(self.video["exposure_period_s"])
+                + float(self.video["exposure_phase"])
+            )
         for e in self.events:
             if e["event"] != "lighting_change" or number < e["onset_frame"]:
                 continue
@@ -562,7 +755,7 @@ def render_videos(
                 "sigma_face": float(params["sigma_face"]),
                 "blink_sigma_face": float(params["blink_sigma_face"]),
                 "noise_sd": float(params["noise_sd"]),
-                "seed": tuple(_video_seed(params, video["stem"])),
+                "seed": tuple(_video_seed(video["seed"], video["stem"])),
             },
         )
     return rendered
@@ -571,12 +764,15 @@ def render_videos(
 def ground_truth_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """One ground-truth table per video, keyed by stem (``<stem>.ground_truth.csv``).
 
-    Columns: ``GROUND_TRUTH_COLUMNS`` and ``data_source`` (``SYNTHETIC``).
+    Columns: ``GROUND_TRUTH_COLUMNS``, ``data_source`` (``SYNTHETIC``),
+    ``split`` (dev | test), ``seed`` and ``profile`` (standard | realistic).
     """
     tables = {}
     for name, table in events.groupby("video", sort=True):
         stem = name.rsplit(".", 1)[0]
-        tables[stem] = table[GROUND_TRUTH_COLUMNS].assign(data_source=DATA_SOURCE)
+        tables[stem] = table[[*GROUND_TRUTH_COLUMNS, *SPLIT_COLUMNS]].assign(
+            data_source=DATA_SOURCE
+        )
     return tables
 
 
@@ -591,16 +787,26 @@ def describe_videos(
             "SYNTHETIC demo data generated by me_emotion: real face photographs "
             "animated with rendered action-unit movements (micro- and "
             "macro-expressions) among blinks, head turns, head drift, a lighting "
-            "change and the face leaving the frame. Not recordings of people's "
+            "change and the face leaving the frame; the realistic profile adds "
+            "talking, continuous head sway, nodding and yaw, blinks that move "
+            "the brows and exposure drift. Not recordings of people's "
             "expressions; spotting scores on it are not comparable with CAS(ME)^2 "
-            "or SAMM long videos."
+            "or SAMM long videos. Split dev: seeds spotting may be tuned on; "
+            "split test: seeds never used to choose anything."
         ),
         "generator_version": GENERATOR_VERSION,
-        "seed": int(params["seed"]),
         "size": params["size"],
+        "splits": {
+            split: [int(seed) for seed in seeds or []]
+            for split, seeds in params["sizes"][params["size"]]["splits"].items()
+        },
+        "profiles": list(params["sizes"][params["size"]]["profiles"]),
         "videos": [
             {
                 "video": v["video"],
+                "split": v["split"],
+                "seed": int(v["seed"]),
+                "profile": v["profile"],
                 "fps": float(v["fps"]),
                 "width": int(v["width"]),
                 "height": int(v["height"]),

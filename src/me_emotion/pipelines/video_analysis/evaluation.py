@@ -7,18 +7,28 @@ matching is one-to-one, greedy by IoU, within one video; every unmatched
 spotted interval is a false positive (including one that lies on a blink, a
 head turn or any other distractor: those are not truths) and every unmatched
 truth a false negative. Precision, recall and F1 are pooled over videos by
-summing TP/FP/FN. Recognition (STRS-style) is the macro F1 over the three
-composite classes of each model's label on the matched pairs.
+summing TP/FP/FN: over all videos (``ALL``) and per group of videos of one
+split (dev | test), profile (standard | realistic) and frame rate, with a
+percentile bootstrap interval over the group's videos. Spotted intervals
+that are false and overlap a ``talking`` event are counted per minute of
+talking. Every row carries the hash of the spotting parameters that produced
+it, so figures from different settings are never mixed up. Recognition
+(STRS-style) is the macro F1 over the three composite classes of each
+model's label on the matched pairs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import warnings
 from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import DegenerateDataWarning, bootstrap
 from sklearn.metrics import f1_score
 
 from me_emotion.core.releases import DATASETS
@@ -31,6 +41,87 @@ RECOGNITION_MODELS = DATASETS
 POOLED = "ALL"
 INTERVAL_COLUMNS = ("video", "onset_frame", "offset_frame", "kind")
 TRUTH_COLUMNS = ("video", "event", "onset_frame", "offset_frame")
+GROUP_COLUMNS = ("split", "profile", "fps")  # a pooled group of videos
+EVERY = "all"  # the group value of a row pooled over every split / profile / fps
+UNSPECIFIED = "unspecified"  # ground truth without a split or profile column
+TALKING = "talking"
+
+
+def parameters_hash(*blocks: dict[str, Any]) -> str:
+    """Short SHA-256 of parameter blocks (key order does not matter)."""
+    text = json.dumps(blocks, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def bootstrap_f1(
+    counts: pd.DataFrame, resamples: int, confidence: float, seed: int
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the pooled F1, resampling videos.
+
+    ``counts`` has one row per video with ``tp``, ``fp``, ``fn``; NaN bounds
+    with fewer than two videos or when every resample is 0/0.
+    """
+    if len(counts) < 2 or resamples < 1:
+        return np.nan, np.nan
+
+    def pooled_f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, axis: int = -1):
+        tp, errors = tp.sum(axis=axis), (fp + fn).sum(axis=axis)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(2 * tp + errors > 0, 2 * tp / (2 * tp + errors), np.nan)
+
+    data = tuple(counts[c].to_numpy(np.float64) for c in ("tp", "fp", "fn"))
+    if np.isnan(pooled_f1(*data)):
+        return np.nan, np.nan
+    with warnings.catch_warnings():  # identical videos: a zero-width interval is right
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        result = bootstrap(
+            data,
+            pooled_f1,
+            paired=True,
+            vectorized=True,
+            n_resamples=int(resamples),
+            confidence_level=float(confidence),
+            method="percentile",
+            random_state=np.random.default_rng(int(seed)),
+        )
+    low, high = result.confidence_interval
+    return float(low), float(high)
+
+
+def _group_value(truth: pd.DataFrame, column: str) -> pd.Series:
+    if column not in truth.columns:
+        return pd.Series(UNSPECIFIED if column != "fps" else np.nan, index=truth.index)
+    if column == "fps":
+        return pd.to_numeric(truth[column], errors="coerce")
+    return truth[column].fillna(UNSPECIFIED).astype(str)
+
+
+def _talking_seconds(truth: pd.DataFrame) -> float:
+    talking = truth[truth["event"] == TALKING]
+    if talking.empty or "fps" not in talking.columns:
+        return 0.0
+    frames = talking["offset_frame"] - talking["onset_frame"] + 1
+    return float((frames / pd.to_numeric(talking["fps"])).sum())
+
+
+def _false_in_talking(
+    spotted: pd.DataFrame, matched: set[int], truth: pd.DataFrame
+) -> int:
+    """False spotted intervals (positions not in ``matched``) overlapping talking."""
+    talking = truth[truth["event"] == TALKING]
+    if talking.empty:
+        return 0
+    count = 0
+    for position, (onset, offset) in enumerate(
+        zip(spotted["onset_frame"], spotted["offset_frame"])
+    ):
+        if position in matched:
+            continue
+        if (
+            (talking["onset_frame"] <= offset) & (onset <= talking["offset_frame"])
+        ).any():
+            count += 1
+    return count
 
 
 def interval_iou(onset_a: int, offset_a: int, onset_b: int, offset_b: int) -> float:
@@ -131,27 +222,38 @@ def _data_sources(truth: pd.DataFrame, params: dict[str, Any]) -> pd.Series:
 
 
 def evaluate_spotting(
-    intervals: pd.DataFrame, ground_truth: pd.DataFrame, params: dict[str, Any]
+    intervals: pd.DataFrame,
+    ground_truth: pd.DataFrame,
+    params: dict[str, Any],
+    parameters_id: str = "",
 ) -> pd.DataFrame:
-    """Spotting P/R/F1 per video and pooled, per kind, with recognition F1.
+    """Spotting P/R/F1 per video, per group of videos and pooled, per kind.
 
     Args:
         intervals: one row per spotted interval: ``video``, ``onset_frame``,
             ``offset_frame``, ``kind`` (micro | macro) and, for recognition,
             ``casme2_class3`` / ``samm_class3``.
         ground_truth: the videos' ground-truth rows (``video``, ``event``,
-            ``class3``, ``onset_frame``, ``offset_frame``; optional
-            ``data_source``). Rows of other events (blink, head_turn, ...) are
-            distractors, not truths.
-        params: ``iou_threshold`` (0.5 in MEGC); optional ``data_source`` used
-            when the ground truth has no such column.
+            ``class3``, ``onset_frame``, ``offset_frame``; optional ``fps``,
+            ``split``, ``profile``, ``data_source``). Rows of other events
+            (blink, talking, head_turn, ...) are distractors, not truths.
+        params: ``iou_threshold`` (0.5 in MEGC); ``bootstrap_resamples``,
+            ``confidence``, ``bootstrap_seed`` for the intervals over videos;
+            optional ``data_source`` used when the ground truth has no such
+            column.
+        parameters_id: the hash of the spotting parameters
+            (``parameters_hash``), written to every row.
 
     Returns:
-        One row per (video, kind) and per (``ALL``, kind): ``n_truth``,
-        ``n_spotted``, ``tp``, ``fp``, ``fn``, ``precision``, ``recall``,
-        ``f1``, ``n_recognised`` (matched pairs with a 3-class truth),
-        ``recognition_f1_casme2``, ``recognition_f1_samm``, ``protocol``,
-        ``data_source``. Only videos with ground truth are evaluated.
+        One row per (video, kind); per (group, kind), ``video`` =
+        ``ALL <split> <profile> <fps>fps`` and ``ALL <split> <profile>``; and
+        per (``ALL``, kind). Columns: ``split``, ``profile``, ``fps``,
+        ``n_videos``, ``n_truth``, ``n_spotted``, ``tp``, ``fp``, ``fn``,
+        ``precision``, ``recall``, ``f1``, ``f1_low`` / ``f1_high`` (bootstrap
+        over the videos, pooled rows), ``talking_s``, ``fp_in_talking``,
+        ``fp_per_talking_min``, ``n_recognised``, ``recognition_f1_casme2``,
+        ``recognition_f1_samm``, ``protocol``, ``data_source``,
+        ``spotting_params_hash``. Only videos with ground truth are evaluated.
     """
     threshold = float(params["iou_threshold"])
     if intervals.empty:  # nothing spotted anywhere: a table without columns is fine
@@ -166,6 +268,7 @@ def evaluate_spotting(
     truth = ground_truth.assign(
         _video=ground_truth["video"].map(_video_key),
         _source=_data_sources(ground_truth, params),
+        **{f"_{c}": _group_value(ground_truth, c) for c in GROUP_COLUMNS},
     )
     spotted = intervals.assign(_video=intervals["video"].map(_video_key))
     videos = sorted(truth["_video"].unique())
@@ -180,10 +283,10 @@ def evaluate_spotting(
     protocol = f"MEGC spotting, IoU >= {threshold:g}, one-to-one greedy matching"
     rows = []
     for kind in KINDS:
-        pooled_pairs: list[tuple[Any, dict[str, Any]]] = []
-        pooled = {"n_truth": 0, "n_spotted": 0, "tp": 0}
+        per_video = []
         for video in videos:
-            video_truth = truth[(truth["_video"] == video) & (truth["event"] == kind)]
+            all_truth = truth[truth["_video"] == video]
+            video_truth = all_truth[all_truth["event"] == kind]
             video_spotted = spotted[
                 (spotted["_video"] == video) & (spotted["kind"] == kind)
             ]
@@ -192,65 +295,135 @@ def evaluate_spotting(
                 list(zip(video_truth["onset_frame"], video_truth["offset_frame"])),
                 threshold,
             )
-            pairs = [
-                (
-                    video_truth.iloc[t].get("class3", np.nan),
-                    video_spotted.iloc[s].to_dict(),
-                )
-                for s, t, _ in matches
-            ]
-            counts = {
-                "n_truth": len(video_truth),
-                "n_spotted": len(video_spotted),
-                "tp": len(matches),
-            }
-            for key in pooled:
-                pooled[key] += counts[key]
-            pooled_pairs += pairs
-            sources = truth.loc[truth["_video"] == video, "_source"]
+            first = all_truth.iloc[0]
+            per_video.append(
+                {
+                    "video": video,
+                    "split": first["_split"],
+                    "profile": first["_profile"],
+                    "fps": first["_fps"],
+                    "n_truth": len(video_truth),
+                    "n_spotted": len(video_spotted),
+                    "tp": len(matches),
+                    "talking_s": _talking_seconds(all_truth),
+                    "fp_in_talking": _false_in_talking(
+                        video_spotted, {s for s, _, _ in matches}, all_truth
+                    ),
+                    "pairs": [
+                        (
+                            video_truth.iloc[t].get("class3", np.nan),
+                            video_spotted.iloc[s].to_dict(),
+                        )
+                        for s, t, _ in matches
+                    ],
+                    "data_source": "+".join(sorted(set(all_truth["_source"]))),
+                }
+            )
+        table = pd.DataFrame(per_video)
+        rows += [_row(r, kind, protocol) for r in per_video]
+        if table.empty:
+            table = pd.DataFrame(columns=[*GROUP_COLUMNS, "video"])
+        # groups of videos only where the truth names their split or profile
+        table = table[
+            (table["split"] != UNSPECIFIED) | (table["profile"] != UNSPECIFIED)
+        ]
+        fps_key = table["fps"].astype(float).fillna(-1.0)
+        groups = [
+            (f"ALL {split} {profile} {fps:g}fps", (split, profile, fps), part)
+            for (split, profile, fps), part in table.assign(fps=fps_key).groupby(
+                ["split", "profile", "fps"], sort=True
+            )
+            if fps >= 0
+        ]
+        groups += [
+            (f"ALL {split} {profile}", (split, profile, EVERY), part)
+            for (split, profile), part in table.groupby(["split", "profile"], sort=True)
+        ]
+        groups.append((POOLED, (EVERY, EVERY, EVERY), pd.DataFrame(per_video)))
+        for name, (split, profile, fps), part in groups:
             rows.append(
                 _row(
-                    video,
+                    _pooled(part, name, split=split, profile=profile, fps=fps),
                     kind,
-                    counts=counts,
-                    pairs=pairs,
-                    protocol=protocol,
-                    data_source="+".join(sorted(set(sources))),
+                    protocol,
+                    bounds=bootstrap_f1(
+                        _counts(part),
+                        int(params.get("bootstrap_resamples", 1000)),
+                        float(params.get("confidence", 0.95)),
+                        int(params.get("bootstrap_seed", 0)),
+                    ),
                 )
             )
-        rows.append(
-            _row(
-                POOLED,
-                kind,
-                counts=pooled,
-                pairs=pooled_pairs,
-                protocol=protocol,
-                data_source="+".join(sorted(set(truth["_source"]))),
-            )
-        )
-    return pd.DataFrame(rows)
+    result = pd.DataFrame(rows)
+    result["spotting_params_hash"] = parameters_id
+    return result
+
+
+def _counts(part: pd.DataFrame) -> pd.DataFrame:
+    tp = part["tp"].astype(float) if len(part) else pd.Series(dtype=float)
+    return pd.DataFrame(
+        {
+            "tp": tp,
+            "fp": part["n_spotted"].astype(float) - tp if len(part) else tp,
+            "fn": part["n_truth"].astype(float) - tp if len(part) else tp,
+        }
+    )
+
+
+def _pooled(
+    part: pd.DataFrame, name: str, *, split: str, profile: str, fps: Any
+) -> dict[str, Any]:
+    def total(column: str) -> Any:
+        return part[column].sum() if len(part) else 0
+
+    return {
+        "video": name,
+        "split": split,
+        "profile": profile,
+        "fps": fps,
+        "n_videos": len(part),
+        "n_truth": int(total("n_truth")),
+        "n_spotted": int(total("n_spotted")),
+        "tp": int(total("tp")),
+        "talking_s": float(total("talking_s")),
+        "fp_in_talking": int(total("fp_in_talking")),
+        "pairs": [pair for pairs in part.get("pairs", []) for pair in pairs],
+        "data_source": "+".join(
+            sorted({s for v in part.get("data_source", []) for s in v.split("+")})
+        ),
+    }
 
 
 def _row(
-    video: str,
+    values: dict[str, Any],
     kind: str,
-    *,
-    counts: dict[str, int],
-    pairs: list[tuple[Any, dict[str, Any]]],
     protocol: str,
-    data_source: str,
+    bounds: tuple[float, float] = (np.nan, np.nan),
 ) -> dict[str, Any]:
-    tp, n_spotted, n_truth = counts["tp"], counts["n_spotted"], counts["n_truth"]
+    tp, n_spotted, n_truth = values["tp"], values["n_spotted"], values["n_truth"]
+    pairs = values["pairs"]
     truth_labels = [label for label, _ in pairs]
+    talking_min = values["talking_s"] / 60.0
     return {
-        "video": video,
+        "video": values["video"],
         "kind": kind,
+        "split": values["split"],
+        "profile": values["profile"],
+        "fps": values["fps"],
+        "n_videos": values.get("n_videos", 1),
         "n_truth": n_truth,
         "n_spotted": n_spotted,
         "tp": tp,
         "fp": n_spotted - tp,
         "fn": n_truth - tp,
         **spotting_scores(tp, n_spotted, n_truth),
+        "f1_low": bounds[0],
+        "f1_high": bounds[1],
+        "talking_s": values["talking_s"],
+        "fp_in_talking": values["fp_in_talking"],
+        "fp_per_talking_min": (
+            values["fp_in_talking"] / talking_min if talking_min > 0 else np.nan
+        ),
         "n_recognised": sum(label in CLASSES3 for label in truth_labels),
         **{
             f"recognition_f1_{model}": recognition_f1(
@@ -260,5 +433,5 @@ def _row(
             for model in RECOGNITION_MODELS
         },
         "protocol": protocol,
-        "data_source": data_source,
+        "data_source": values["data_source"],
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -217,30 +216,41 @@ def track_faces(
 # ---- spotting --------------------------------------------------------------------------
 
 
-def _face_crops(
-    source: VideoSource, track: pd.DataFrame, size: int
-) -> Iterator[tuple[int, np.ndarray | None]]:
-    """``(frame index, uint8 face crop or None)`` along the track, streamed."""
-    boxes = track.set_index("frame")
-    for index, _, frame in source.frames():
-        if index not in boxes.index or not bool(boxes.at[index, "face"]):
-            yield index, None
-            continue
-        row = boxes.loc[index]
-        x, y, w, h = (int(row[c]) for c in ("x", "y", "width", "height"))
-        if x < 0 or y < 0 or x + w > frame.shape[1] or y + h > frame.shape[0]:
-            yield index, None  # face cut by the frame edge: its crop would change scale
-            continue
-        crop = cv2.resize(
-            frame[y : y + h, x : x + w], (size, size), interpolation=cv2.INTER_AREA
+def _boxes_of(track: pd.DataFrame) -> dict[int, tuple[int, int, int, int]]:
+    """``{frame: (x, y, w, h)}`` of the frames with a face."""
+    faces = track[track["face"].astype(bool)]
+    return {
+        int(f): (int(x), int(y), int(w), int(h))
+        for f, x, y, w, h in faces[["frame", "x", "y", "width", "height"]].itertuples(
+            index=False
         )
-        yield index, crop
+    }
+
+
+def _crop(
+    frame: np.ndarray, box: tuple[int, int, int, int], size: int
+) -> np.ndarray | None:
+    """``box`` of ``frame`` resized to ``size`` px square; None when the frame edge cuts it."""
+    x, y, w, h = box
+    if x < 0 or y < 0 or x + w > frame.shape[1] or y + h > frame.shape[0]:
+        return None  # face cut by the frame edge: its crop would change scale
+    return cv2.resize(
+        frame[y : y + h, x : x + w], (size, size), interpolation=cv2.INTER_AREA
+    )
 
 
 def signal_of_video(
     source: VideoSource, track: pd.DataFrame, fps: float, params: dict[str, Any]
 ) -> pd.DataFrame:
-    """``signal_micro`` and ``signal_macro`` of every frame of one video (NaN: no face)."""
+    """``signal_micro`` and ``signal_macro`` of every frame of one video (NaN: no value).
+
+    Frame t is scored at a scale with step k only when the face was tracked
+    without a break from ``settle_s`` before t - k through t + k, and the
+    three frames t - k, t, t + k are cropped with the *same* box, frame t's:
+    so a re-detection's box jump, the box's moving average converging at the
+    start of a track, or a new track cannot look like facial motion; only
+    the image inside the box moving can.
+    """
     size = int(params["crop_px"])
     slices = region_slices(size, params["regions"])
     reference = params["reference_region"]
@@ -252,32 +262,27 @@ def signal_of_video(
     k = {scale: frames_for(params["k_s"][scale], fps) for scale in SCALES}
     keep = 2 * max(k.values()) + 1
     values = {scale: np.full(len(track), np.nan) for scale in SCALES}
-    crops: dict[int, np.ndarray] = {}
+    boxes = _boxes_of(track)
+    frames: dict[int, np.ndarray] = {}
     settle = frames_for(params["settle_s"], fps)
+    max_head_px = float(params["max_head_motion"]) * size
     run = 0  # consecutive frames with a face so far
-    for index, crop in _face_crops(source, track, size):
-        run = run + 1 if crop is not None else 0
-        if crop is not None and run > settle:  # a face coming back is still moving in
-            crops[index] = crop
-        crops.pop(index - keep, None)
-        if index not in crops:
-            continue
+    for index, _, frame in source.frames():
+        run = run + 1 if index in boxes else 0
+        frames[index] = frame
+        frames.pop(index - keep, None)
         for scale, step in k.items():
             center = index - step
-            parts = [crops.get(center - step), crops.get(center), crops[index]]
-            if (
-                center >= 0
-                and all(p is not None for p in parts)
-                and center < len(track)
-            ):
-                values[scale][center] = motion_contrast(
-                    parts[1],
-                    parts[0],
-                    parts[2],
-                    slices,
-                    reference,
-                    max_head_px=float(params["max_head_motion"]) * size,
-                )
+            # the face was there, without a break, from settle frames before center - step
+            if run <= settle + 2 * step or not 0 <= center < len(track):
+                continue
+            box = boxes[center]
+            parts = [_crop(frames[f], box, size) for f in (center - step, center, index)]
+            if any(p is None for p in parts):
+                continue
+            values[scale][center] = motion_contrast(
+                parts[1], parts[0], parts[2], slices, reference, max_head_px=max_head_px
+            )
     return pd.DataFrame(
         {
             "video": source.name,
@@ -660,20 +665,33 @@ def summarise_videos(
 
 
 def evaluate_spotting_if_truth(
-    labelled_intervals: pd.DataFrame, ground_truth: pd.DataFrame, params: dict[str, Any]
+    labelled_intervals: pd.DataFrame,
+    ground_truth: pd.DataFrame,
+    params: dict[str, Any],
+    spotting_params: dict[str, Any],
+    tracking_params: dict[str, Any],
 ) -> pd.DataFrame:
     """MEGC-style spotting metrics (``evaluation.evaluate_spotting``) where truth exists.
 
+    Every row carries ``spotting_params_hash``, the hash of ``video.spotting``
+    and ``video.tracking``: figures from different settings never mix.
     Videos without a ``<stem>.ground_truth.csv`` sidecar have no truth: with
     none at all the table is empty (and the report leaves the section out).
     """
+    from .evaluation import evaluate_spotting, parameters_hash  # noqa: PLC0415
+
+    parameters_id = parameters_hash(spotting_params, tracking_params)
     if ground_truth.empty:
         logger.info(
             "No ground-truth sidecar next to the videos: spotting not evaluated"
         )
-        return pd.DataFrame(columns=["video", "kind", "n_truth", "n_spotted", "f1"])
-    from .evaluation import evaluate_spotting  # noqa: PLC0415
-
+        return pd.DataFrame(
+            columns=["video", "kind", "n_truth", "n_spotted", "f1", "spotting_params_hash"]
+        )
     videos = set(labelled_intervals["video"]) | set(ground_truth["video"])
-    logger.info("Evaluating spotting on %d video(s) with ground truth", len(videos))
-    return evaluate_spotting(labelled_intervals, ground_truth, params)
+    logger.info(
+        "Evaluating spotting on %d video(s) with ground truth (spotting parameters %s)",
+        len(videos),
+        parameters_id,
+    )
+    return evaluate_spotting(labelled_intervals, ground_truth, params, parameters_id)

@@ -115,7 +115,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         ),
         Node(
             func=evaluate_spotting_if_truth,
-            inputs=["intervals", "ground_truth", "params:evaluation"],
+            inputs=[
+                "intervals",
+                "ground_truth",
+                "params:evaluation",
+                "params:spotting",
+                "params:tracking",
+            ],
             outputs="spotting_metrics",
             name="evaluate_spotting",
         ),

@@ -92,6 +92,23 @@ def motion_contrast(
     return max(min(from_before[name], from_after[name]) for name in from_before)
 
 
+def despike(signal: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median over ``window`` frames (odd), so a spike narrower
+    than half the window (one glitched frame) is removed; NaN stays NaN and
+    missing neighbours are left out of the median."""
+    values = signal.astype(np.float64)
+    if window <= 1 or not np.isfinite(values).any():
+        return values
+    half = window // 2
+    padded = np.pad(values, half, constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    out = np.full_like(values, np.nan)
+    present = np.isfinite(values)
+    with np.errstate(all="ignore"):
+        out[present] = np.nanmedian(windows[present], axis=1)
+    return out
+
+
 def smooth(signal: np.ndarray, window: int) -> np.ndarray:
     """Centred moving average over ``window`` frames; NaN (no face) stays NaN."""
     if window <= 1:
@@ -116,13 +133,23 @@ def baseline_threshold(signal: np.ndarray, p: float, floor: float) -> float:
 
 
 def peak_intervals(
-    signal: np.ndarray, threshold: float, min_distance: int, boundary_fraction: float
+    signal: np.ndarray,
+    threshold: float,
+    min_distance: int,
+    boundary_fraction: float,
+    floor: float = 0.0,
 ) -> list[tuple[int, int, int, float]]:
     """``(onset, apex, offset, peak value)`` of each peak above ``threshold``.
 
     The apex is the peak; onset and offset are the outermost frames around it
-    whose value stays at or above ``boundary_fraction`` of the peak (a missing
-    value ends the interval). Peaks whose intervals coincide are kept once.
+    whose value stays at or above ``floor + boundary_fraction (peak - floor)``
+    (``floor``: the signal's resting level, e.g. its median, so a noisy
+    video's intervals do not spread over its whole resting stretch). An
+    interval must rise from and fall back below that level within scored
+    frames: one that runs into a missing value (no face, a new track, fast
+    head motion) or the video's edge is dropped, since what is seen of it may
+    be an edge effect rather than an expression. Peaks whose intervals
+    coincide are kept once.
     """
     values = np.nan_to_num(signal, nan=-np.inf)
     if not np.isfinite(threshold) or not np.isfinite(values).any():
@@ -134,13 +161,17 @@ def peak_intervals(
     )
     found, seen = [], set()
     for apex in peaks:
-        level = boundary_fraction * values[apex]
+        level = floor + boundary_fraction * (values[apex] - floor)
         onset = apex
         while onset > 0 and values[onset - 1] >= level:
             onset -= 1
         offset = apex
         while offset < len(values) - 1 and values[offset + 1] >= level:
             offset += 1
+        if onset == 0 or offset == len(values) - 1:
+            continue  # runs into the video's edge
+        if not (np.isfinite(values[onset - 1]) and np.isfinite(values[offset + 1])):
+            continue  # runs into a gap: its rise or fall is not seen
         if (onset, offset) in seen:
             continue
         seen.add((onset, offset))
@@ -157,33 +188,52 @@ def spot_video(
         signals: one row per frame in order: ``frame``, ``time_s``,
             ``signal_micro``, ``signal_macro`` (NaN where there is no face).
         fps: the video's frame rate (frames per second).
-        params: ``video.spotting`` (``smooth_s``, ``p``, ``min_threshold``,
-            ``min_peak_distance_s``, ``boundary_fraction``,
-            ``min_duration_s``, ``max_micro_duration_s``).
+        params: ``video.spotting`` (``crop_px``, ``max_expression_motion``,
+            ``despike_frames``, ``smooth_s``, ``p``,
+            ``min_threshold``, ``min_peak_distance_s``, ``boundary_fraction``,
+            ``min_duration_s``, ``min_duration_frames``,
+            ``max_micro_duration_s``).
 
     Returns:
         One row per interval: ``kind`` (micro | macro), ``onset_frame``,
         ``apex_frame``, ``offset_frame``, their times, ``duration_s``,
         ``score`` (the peak of the smoothed signal) and ``threshold``.
-        Micro intervals shorter than ``min_duration_s`` are noise and dropped;
+        Intervals shorter than ``min_duration_s`` or ``min_duration_frames``
+        (3: onset, apex and offset apart) are noise and dropped;
         those longer than ``max_micro_duration_s`` become macro; micro
         intervals overlapping a macro one are part of it and dropped.
     """
     frames = signals["frame"].to_numpy()
     times = signals["time_s"].to_numpy(np.float64)
     min_distance = frames_for(params["min_peak_distance_s"], fps)
+    too_large = float(params["max_expression_motion"]) * float(params["crop_px"])
     found: dict[str, list[dict[str, Any]]] = {"micro": [], "macro": []}
     for scale in SCALES:
         window = frames_for(params["smooth_s"][scale], fps)
-        smoothed = smooth(signals[f"signal_{scale}"].to_numpy(np.float64), window)
+        raw = signals[f"signal_{scale}"].to_numpy(np.float64)
+        # more motion than any expression (a face sliding out of view, a
+        # tracker losing it): not an expression, and not a reason to raise
+        # the video's threshold over every real one
+        raw = np.where(raw > too_large, np.nan, raw)
+        smoothed = smooth(despike(raw, int(params["despike_frames"])), window)
+        scored = smoothed[np.isfinite(smoothed)]
+        floor = float(np.median(scored)) if len(scored) else 0.0  # resting level
+        # min_threshold counts from the resting level: a still face spots
+        # nothing however noisy (or busy) the video is
         threshold = baseline_threshold(
-            smoothed, params["p"][scale], params["min_threshold"][scale]
+            smoothed, params["p"][scale], floor + float(params["min_threshold"][scale])
         )
         for onset, apex, offset, score in peak_intervals(
-            smoothed, threshold, min_distance, float(params["boundary_fraction"][scale])
+            smoothed,
+            threshold,
+            min_distance,
+            float(params["boundary_fraction"][scale]),
+            floor,
         ):
             duration = (offset - onset + 1) / fps
-            if duration < float(params["min_duration_s"]):
+            if duration < float(params["min_duration_s"]) or offset - onset + 1 < int(
+                params["min_duration_frames"]
+            ):
                 continue
             long = duration > float(params["max_micro_duration_s"])
             if scale == "macro" and not long:
