@@ -9,6 +9,9 @@ import sys
 import textwrap
 import warnings
 
+import plotly.tools as plotly_tools
+import pytest
+
 from me_emotion.noise import DropMessages, native_lines_kept, silence_dependency_noise
 
 RETRACING = (
@@ -127,7 +130,17 @@ def test_known_warnings_are_dropped_by_module_and_message_only():
     assert [str(w.message) for w in caught] == [text]
 
 
-def test_mlflow_type_hint_warning_is_dropped_where_warnings_are_logged():
+@pytest.mark.parametrize(
+    "formatwarning",
+    [
+        lambda message, category, filename, lineno: (
+            f"{filename}:{lineno}: {category.__name__}: {message}\n"
+        ),
+        plotly_tools.warning_on_one_line,
+    ],
+    ids=["python", "plotly"],  # importing plotly.tools installs its own format
+)
+def test_mlflow_type_hint_warning_is_dropped_where_warnings_are_logged(formatwarning):
     message = (
         "\x1b[33mAdd type hints to the `predict` method to enable data validation "
         "and automatic signature inference during model logging.\x1b[0m"
@@ -136,7 +149,7 @@ def test_mlflow_type_hint_warning_is_dropped_where_warnings_are_logged():
     silence_dependency_noise()
 
     def record(filename: str) -> logging.LogRecord:
-        text = warnings.formatwarning(message, UserWarning, filename, 187)
+        text = formatwarning(message, UserWarning, filename, 187)
         return logging.LogRecord(
             "py.warnings", logging.WARNING, "f.py", 1, "%s", (text,), None
         )

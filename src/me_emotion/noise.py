@@ -64,10 +64,11 @@ LOG_RECORDS = (
     # every command. MLflow re-enables its UserWarnings around that check
     # (simplefilter("once") in mlflow.utils.annotations), so no warnings filter
     # reaches it: dropped where Kedro and me-emotion-video log warnings
-    # (logging.captureWarnings), by file and message.
+    # (logging.captureWarnings), by file and message. plotly.tools replaces
+    # warnings.formatwarning with "file:line: UserWarning:\n\nmessage", hence \s*.
     (
         "py.warnings",
-        r"mlflow[/\\]pyfunc[/\\]\S+\.py:\d+: UserWarning: (\x1b\[\d+m)?"
+        r"mlflow[/\\]pyfunc[/\\]\S+\.py:\d+: UserWarning:\s*(\x1b\[\d+m)?"
         r"Add type hints to the `predict` method",
     ),
     # Every fold trains a new Keras model whose first predict() traces its own
