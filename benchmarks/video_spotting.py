@@ -30,6 +30,7 @@ import yaml
 
 from me_emotion.datasets import HaarCascadeDataset
 from me_emotion.datasets.video_files import VideoFilesDataset, VideoGroundTruthDataset
+from me_emotion.noise import silence_dependency_noise
 from me_emotion.pipelines.video_analysis.evaluation import (
     evaluate_spotting,
     parameters_hash,
@@ -90,6 +91,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--cache", type=Path, default=None, help="folder for signals")
     args = parser.parse_args()
+    silence_dependency_noise()  # as `kedro run` does (settings.py)
     params = copy.deepcopy(
         yaml.safe_load((PROJECT / "conf/base/parameters_video.yml").read_text())[
             "video"
