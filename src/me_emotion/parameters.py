@@ -286,10 +286,10 @@ BLOCKS: dict[str, Block] = {
                     "clips_per_subject": int,
                     "clip_frames": SIZE_PAIR,
                     "min_clips_per_emotion": int,
+                    "photo_reuse": Choice("error", "mirror"),
                 }
             ),
             "photos": ListOf(str),
-            "photo_reuse": Choice("error", "mirror"),
             "folder_padding_frames": SIZE_PAIR,
             "apex_position": RANGE,
             "motion": {

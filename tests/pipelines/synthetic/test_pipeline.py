@@ -204,9 +204,15 @@ def test_manifest_names_each_subjects_photograph(tiny_release_dir, layout):
     assert manifest["people"] == 2 and manifest["one_person_per_subject"] is False
 
 
+def _with_reuse(shared, reuse):
+    """``shared`` with the chosen size's ``photo_reuse`` set (a per-size key)."""
+    size = {**shared["sizes"][shared["size"]], "photo_reuse": reuse}
+    return {**shared, "sizes": {**shared["sizes"], shared["size"]: size}}
+
+
 def test_one_person_per_subject_when_photographs_suffice(shared_params, release_params):
     photos = ["p1", "p2", "p3", "p4", "p5"]
-    shared = {**shared_params, "photos": photos, "photo_reuse": "error"}
+    shared = _with_reuse({**shared_params, "photos": photos}, "error")
     plan = plan_release(shared, release_params["casme2"])
     per_subject = plan.groupby("subject_dir")[["photo", "mirror"]].nunique()
     assert (per_subject == 1).all().all()  # a subject is one photograph throughout
@@ -219,7 +225,7 @@ def test_one_person_per_subject_when_photographs_suffice(shared_params, release_
 
 
 def test_too_few_photographs_is_a_clear_error(shared_params, release_params):
-    shared = {**shared_params, "photo_reuse": "error"}  # 4 subjects, 2 photographs
+    shared = _with_reuse(shared_params, "error")  # 4 subjects, 2 photographs
     with pytest.raises(ValueError, match="4 subjects but 2 face photographs"):
         plan_release(shared, release_params["casme2"])
 

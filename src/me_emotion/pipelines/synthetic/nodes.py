@@ -95,7 +95,7 @@ def subject_photos(
     """
     if reuse not in PHOTO_REUSE:
         raise ValueError(
-            f"synthetic.photo_reuse '{reuse}' is not one of {PHOTO_REUSE} "
+            f"synthetic.sizes.<size>.photo_reuse '{reuse}' is not one of {PHOTO_REUSE} "
             "(parameters_synthetic.yml)"
         )
     if not photos or len(set(photos)) != len(photos):
@@ -108,7 +108,7 @@ def subject_photos(
             f"{n_subjects} subjects but {len(photos)} face photographs "
             f"{photos}: one person per subject needs at least {n_subjects}; add "
             "photographs to synthetic.photos, lower the size's subjects, or set "
-            "synthetic.photo_reuse: mirror (parameters_synthetic.yml)"
+            "synthetic.sizes.<size>.photo_reuse: mirror (parameters_synthetic.yml)"
         )
     return [
         (photos[i % len(photos)], bool((i // len(photos)) % 2))
@@ -166,7 +166,7 @@ def plan_release(shared: dict[str, Any], release: dict[str, Any]) -> pd.DataFram
     else:
         rng.shuffle(emotions)
     motion, nuisance = shared["motion"], shared["nuisance"]
-    photos = subject_photos(n_subjects, shared["photos"], shared["photo_reuse"])
+    photos = subject_photos(n_subjects, shared["photos"], size["photo_reuse"])
     people = len({photo for photo, _ in photos})
     if people < n_subjects:
         logger.warning(
