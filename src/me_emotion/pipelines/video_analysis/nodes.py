@@ -20,6 +20,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from me_emotion.core.clahe import apply_clahe
 from me_emotion.core.crop import crop_and_resize, square_crop_box
+from me_emotion.core.emotion_groups import GROUPS, group_probabilities
 from me_emotion.core.haar import HaarCascade
 from me_emotion.core.releases import DATASETS
 from me_emotion.core.vgg16 import Vgg16Weights, resolve_precision
@@ -277,7 +278,9 @@ def signal_of_video(
             if run <= settle + 2 * step or not 0 <= center < len(track):
                 continue
             box = boxes[center]
-            parts = [_crop(frames[f], box, size) for f in (center - step, center, index)]
+            parts = [
+                _crop(frames[f], box, size) for f in (center - step, center, index)
+            ]
             if any(p is None for p in parts):
                 continue
             values[scale][center] = motion_contrast(
@@ -492,7 +495,7 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
     model_sources: dict[str, Any],
     casme2_params: dict[str, Any],
     samm_params: dict[str, Any],
-    class3_map: dict[str, str],
+    class_maps: dict[str, dict[str, str]],
     params: dict[str, Any],
 ) -> pd.DataFrame:
     """Each micro interval's label and probabilities from both models.
@@ -509,8 +512,10 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         casme2_params, samm_params: ``params:casme2`` / ``params:samm``
             (``training`` classes and image size; ``feature_extraction``
             precision, image, flow).
-        class3_map: ``params:composite.training.class_map`` (emotion ->
-            negative/positive/surprise; anything else is ``others``).
+        class_maps: ``params:composite.labels.class_maps`` (per dataset,
+            emotion -> negative/positive/surprise; anything else is
+            ``others``); an interval's group is the argmax of its class
+            probabilities summed per group (``core.emotion_groups``).
         params: ``params:video.recognition`` (``model``: hybrid_micronet | flow_cnn).
 
     Returns:
@@ -536,7 +541,6 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
     keys = pd.DataFrame(
         {"video": interval_crops["video"], "interval": interval_crops["interval"]}
     )
-    mapping = {str(k).lower(): v for k, v in (class3_map or {}).items() if v}
     labelled = intervals.copy()
     for namespace in MODEL_NAMESPACES:
         training = settings[namespace]["training"]
@@ -567,8 +571,11 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         table[f"{namespace}_label"] = (
             np.array(classes)[probabilities.argmax(axis=1)] if len(table) else []
         )
+        grouped = group_probabilities(
+            probabilities, classes, (class_maps or {}).get(namespace)
+        )
         table[f"{namespace}_class3"] = (
-            table[f"{namespace}_label"].str.lower().map(mapping).fillna("others")
+            np.array(GROUPS)[grouped.argmax(axis=1)] if len(table) else []
         )
         for k, name in enumerate(classes):
             table[f"{namespace}_prob_{name}"] = probabilities[:, k]
@@ -686,7 +693,14 @@ def evaluate_spotting_if_truth(
             "No ground-truth sidecar next to the videos: spotting not evaluated"
         )
         return pd.DataFrame(
-            columns=["video", "kind", "n_truth", "n_spotted", "f1", "spotting_params_hash"]
+            columns=[
+                "video",
+                "kind",
+                "n_truth",
+                "n_spotted",
+                "f1",
+                "spotting_params_hash",
+            ]
         )
     videos = set(labelled_intervals["video"]) | set(ground_truth["video"])
     logger.info(

@@ -38,7 +38,7 @@ SHARED_PARAMETERS = {
     "params:casme2",
     "params:samm",
     "params:casme2.face_detection",
-    "params:composite.training.class_map",
+    "params:composite.labels.class_maps",
 }
 
 
@@ -95,7 +95,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "model_sources",
                 "params:casme2",
                 "params:samm",
-                "params:composite.training.class_map",
+                "params:composite.labels.class_maps",
                 "params:recognition",
             ],
             outputs="intervals",
