@@ -588,25 +588,41 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
 # ---- agreement and summary ---------------------------------------------------------------
 
 
+def kappa_with_reason(x: pd.Series, y: pd.Series) -> tuple[float, str]:
+    """Cohen's kappa of two label series, or NaN and why it is undefined.
+
+    Kappa is undefined with fewer than 2 pairs, or when both raters use one
+    and the same label everywhere (expected agreement 1: 0/0).
+    """
+    if len(x) == 0:
+        return float("nan"), "no intervals"
+    if len(x) < 2:  # noqa: PLR2004 - a pair of ratings at least
+        return float("nan"), "one interval"
+    labels = sorted(set(x) | set(y))
+    if len(labels) < 2:  # noqa: PLR2004
+        return float("nan"), f"both models say {labels[0]} everywhere"
+    return float(cohen_kappa_score(x, y, labels=labels)), ""
+
+
 def _agreement_row(scope: str, micro: pd.DataFrame) -> dict[str, Any]:
     a, b = micro["casme2_class3"].astype(str), micro["samm_class3"].astype(str)
     shared = a.isin(CLASS3[:3]) & b.isin(CLASS3[:3])
-
-    def kappa(x: pd.Series, y: pd.Series) -> float:
-        if len(x) < 2 or len(set(x) | set(y)) < 2:
-            return float("nan")  # undefined: one label everywhere
-        return float(cohen_kappa_score(x, y, labels=sorted(set(x) | set(y))))
-
+    kappa4, reason4 = kappa_with_reason(a, b)
+    kappa3, reason3 = kappa_with_reason(a[shared], b[shared])
     return {
         "video": scope,
         "n_intervals": len(micro),
+        "n_agree": int((a == b).sum()),
         "percent_agreement": float((a == b).mean() * 100) if len(micro) else np.nan,
-        "cohen_kappa": kappa(a, b),
+        "cohen_kappa": kappa4,
+        "kappa_undefined_because": reason4,
         "n_both_in_3_classes": int(shared.sum()),
+        "n_agree_3_classes": int((a[shared] == b[shared]).sum()),
         "percent_agreement_3_classes": float((a[shared] == b[shared]).mean() * 100)
         if shared.any()
         else np.nan,
-        "cohen_kappa_3_classes": kappa(a[shared], b[shared]),
+        "cohen_kappa_3_classes": kappa3,
+        "kappa_3_classes_undefined_because": reason3,
     }
 
 
@@ -619,7 +635,9 @@ def measure_agreement(
     composite mapping; ``others`` is everything else). Percent agreement and
     Cohen's kappa (scikit-learn) over all four, and over the intervals both
     models put in the three shared classes; per video and ``ALL``, with ``n``.
-    Kappa is NaN where it is undefined (fewer than 2 intervals or one label).
+    Kappa is NaN where it is undefined (fewer than 2 intervals or one label
+    everywhere), with the reason in ``kappa_undefined_because`` /
+    ``kappa_3_classes_undefined_because`` (empty where kappa is defined).
     """
     micro = labelled_intervals[labelled_intervals["kind"] == "micro"]
     rows = [_agreement_row(str(v), g) for v, g in micro.groupby("video", sort=True)]
