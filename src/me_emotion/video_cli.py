@@ -31,6 +31,10 @@ REQUIRED_MODELS = (
     "samm.keras_model_hybrid_micronet",
     "samm.keras_model_flow_cnn",
     "samm.data_source",
+    "casme2.metrics",  # recognition.model auto, and the UF1 beside the labels
+    "casme2.bootstrap_intervals",
+    "samm.metrics",
+    "samm.bootstrap_intervals",
 )
 
 OUTPUTS = """\
@@ -114,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        choices=("hybrid_micronet", "flow_cnn"),
+        choices=("auto", "hybrid_micronet", "flow_cnn"),
         help="which model of each dataset classifies (default: parameters_video.yml, "
-        "hybrid_micronet, the method)",
+        "auto: the one with the highest LOSO UF1 in the dataset's metrics.csv)",
     )
     parser.add_argument(
         "--tracker",

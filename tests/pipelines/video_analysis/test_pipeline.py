@@ -77,7 +77,13 @@ def test_kedro_run_video_writes_every_output(kedro_project):
         "away.avi.json",
         "smile.avi.json",
     ]
-    assert json.loads((out / "model_sources.json").read_text())["synthetic"] is True
+    sources = json.loads((out / "model_sources.json").read_text())
+    assert sources["synthetic"] is True
+    # recognition.model auto: the higher LOSO UF1 of models.TINY_LOSO_UF1 per namespace
+    assert sources["recognition"]["casme2"]["model"] == "flow_cnn"
+    assert sources["recognition"]["samm"]["model"] == "hybrid_micronet"
+    assert (micro["model"] == "casme2: flow_cnn; samm: hybrid_micronet").all()
+    assert "flow_cnn, LOSO UF1 0.60 (95% interval 0.50-0.70, chance 0.20)" in report
 
 
 def test_the_command_runs_the_same_pipeline_and_says_what_it_did(

@@ -456,24 +456,135 @@ def training_source(data_source: dict[str, Any]) -> str:
     return "SYNTHETIC" if "synthetic" in source.lower() else source
 
 
-def describe_model_sources(
-    casme2_data_source: dict[str, Any], samm_data_source: dict[str, Any]
+def _mean_of(rows: pd.DataFrame, column: str) -> float:
+    return float(rows[column].mean()) if column in rows and len(rows) else float("nan")
+
+
+def _loso_clip_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """LOSO rows of the models the video stage can run, at clip level where there is one.
+
+    The video stage labels intervals (clips), so the clip-level figures are the
+    ones that say how far an interval's label can be trusted.
+    """
+    rows = table[
+        (table["protocol"] == "loso") & table["model"].isin(RECOGNITION_MODELS)
+    ]
+    if "level" in rows and (rows["level"] == "clip").any():
+        rows = rows[rows["level"] == "clip"]
+    return rows
+
+
+def choose_recognition_model(
+    metrics: pd.DataFrame,
+    bootstrap_intervals: pd.DataFrame,
+    setting: str,
+    namespace: str,
 ) -> dict[str, Any]:
-    """What the two models were trained on, from ``{namespace}.data_source``.
+    """The model that labels the intervals of one namespace, with its LOSO UF1.
+
+    Args:
+        metrics: ``{namespace}.metrics`` (protocol, model, level, uf1, chance_uf1;
+            one row per seed or the mean over seeds).
+        bootstrap_intervals: ``{namespace}.bootstrap_intervals`` (uf1_low,
+            uf1_high, confidence over subjects).
+        setting: ``video.recognition.model``: ``auto`` picks the model of
+            ``RECOGNITION_MODELS`` with the highest LOSO UF1 (mean over seeds);
+            a model name is used as it is.
+        namespace: for messages.
 
     Returns:
-        ``{"casme2": ..., "samm": ..., "synthetic": bool, "text": ...}``;
-        ``text`` (e.g. ``casme2: SYNTHETIC; samm: SYNTHETIC``) goes into
-        every table of this pipeline.
+        ``model``, ``chosen_by``, ``loso_uf1``, ``uf1_low``, ``uf1_high``,
+        ``confidence``, ``chance_uf1`` (NaN where the metrics lack the model).
+    """
+    loso = _loso_clip_rows(metrics)
+    uf1 = loso.groupby("model", sort=True)["uf1"].mean()
+    if setting == "auto":
+        if uf1.dropna().empty:
+            raise ValueError(
+                f"video.recognition.model is auto but data/08_reporting/{namespace}/"
+                f"metrics.csv has no LOSO row of {', '.join(RECOGNITION_MODELS)}: run "
+                f"`kedro run --pipelines={namespace}`, or set the model "
+                "(conf/base/parameters_video.yml)"
+            )
+        model = str(uf1.idxmax())  # ties: the first in name order
+        chosen_by = "auto: highest LOSO UF1 of " + ", ".join(
+            f"{m} {v:.3f}" for m, v in uf1.items()
+        )
+    elif setting in RECOGNITION_MODELS:
+        model, chosen_by = setting, "set in video.recognition.model"
+    else:
+        raise ValueError(
+            f"video.recognition.model must be auto or one of {RECOGNITION_MODELS}, "
+            f"got {setting!r} (conf/base/parameters_video.yml)"
+        )
+    rows = loso[loso["model"] == model]
+    bounds = _loso_clip_rows(bootstrap_intervals)
+    bounds = bounds[bounds["model"] == model]
+    return {
+        "model": model,
+        "chosen_by": chosen_by,
+        "loso_uf1": _mean_of(rows, "uf1"),
+        "uf1_low": _mean_of(bounds, "uf1_low"),
+        "uf1_high": _mean_of(bounds, "uf1_high"),
+        "confidence": _mean_of(bounds, "confidence"),
+        "chance_uf1": _mean_of(rows, "chance_uf1"),
+    }
+
+
+def _trust_text(choice: dict[str, Any]) -> str:
+    def fmt(value: float) -> str:
+        return "?" if np.isnan(value) else f"{value:.2f}"
+
+    level = "" if np.isnan(choice["confidence"]) else f"{choice['confidence']:.0%} "
+    return (
+        f"{choice['model']}, LOSO UF1 {fmt(choice['loso_uf1'])} "
+        f"({level}interval {fmt(choice['uf1_low'])}-{fmt(choice['uf1_high'])}, "
+        f"chance {fmt(choice['chance_uf1'])})"
+    )
+
+
+def describe_model_sources(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
+    casme2_data_source: dict[str, Any],
+    samm_data_source: dict[str, Any],
+    casme2_metrics: pd.DataFrame,
+    samm_metrics: pd.DataFrame,
+    casme2_bootstrap_intervals: pd.DataFrame,
+    samm_bootstrap_intervals: pd.DataFrame,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """What the two models were trained on, which model labels, and how well it generalises.
+
+    Args:
+        casme2_data_source, samm_data_source: ``{namespace}.data_source``.
+        casme2_metrics, samm_metrics: ``{namespace}.metrics``.
+        casme2_bootstrap_intervals, samm_bootstrap_intervals:
+            ``{namespace}.bootstrap_intervals``.
+        params: ``params:video.recognition`` (``model``: auto | a model name).
+
+    Returns:
+        ``{"casme2": ..., "samm": ..., "synthetic": bool, "recognition":
+        {namespace: choose_recognition_model(...)}, "text": ...}``; ``text``
+        (e.g. ``casme2: SYNTHETIC, flow_cnn, LOSO UF1 0.69 (95% interval
+        0.61-0.73, chance 0.19); samm: ...``) goes into every table of this
+        pipeline.
     """
     sources = {"casme2": casme2_data_source, "samm": samm_data_source}
+    metrics = {"casme2": casme2_metrics, "samm": samm_metrics}
+    bounds = {"casme2": casme2_bootstrap_intervals, "samm": samm_bootstrap_intervals}
     described: dict[str, Any] = {
         ns: training_source(sources[ns]) for ns in MODEL_NAMESPACES
     }
     described["synthetic"] = any(
         described[ns] == "SYNTHETIC" for ns in MODEL_NAMESPACES
     )
-    described["text"] = "; ".join(f"{ns}: {described[ns]}" for ns in MODEL_NAMESPACES)
+    described["recognition"] = {
+        ns: choose_recognition_model(metrics[ns], bounds[ns], params["model"], ns)
+        for ns in MODEL_NAMESPACES
+    }
+    described["text"] = "; ".join(
+        f"{ns}: {described[ns]}, {_trust_text(described['recognition'][ns])}"
+        for ns in MODEL_NAMESPACES
+    )
     if described["synthetic"]:
         described["text"] = (
             "MODELS TRAINED ON SYNTHETIC DATA (" + described["text"] + "): labels "
@@ -508,7 +619,8 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         casme2_vgg16_weights, samm_vgg16_weights: each namespace's VGG-16
             weights (``{namespace}.vgg16_weights``), as its embeddings used.
         run_environment: the machine (``cpu.flags`` decides ``precision: auto``).
-        model_sources: ``video.model_sources`` (what the models were trained on).
+        model_sources: ``video.model_sources`` (what the models were trained
+            on; ``recognition.<ns>.model`` is the model that labels).
         casme2_params, samm_params: ``params:casme2`` / ``params:samm``
             (``training`` classes and image size; ``feature_extraction``
             precision, image, flow).
@@ -516,19 +628,16 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
             emotion -> negative/positive/surprise; anything else is
             ``others``); an interval's group is the argmax of its class
             probabilities summed per group (``core.emotion_groups``).
-        params: ``params:video.recognition`` (``model``: hybrid_micronet | flow_cnn).
+        params: ``params:video.recognition`` (unused here: ``model`` is
+            resolved in ``describe_model_sources``).
 
     Returns:
         ``intervals`` plus, per namespace, ``<ns>_label``, ``<ns>_class3``,
         ``<ns>_prob_<class>`` (empty for macro intervals, which are not
         classified), ``model`` and ``models_trained_on``.
     """
-    model_name = params["model"]
-    if model_name not in RECOGNITION_MODELS:
-        raise ValueError(
-            f"video.recognition.model must be one of {RECOGNITION_MODELS}, got "
-            f"{model_name!r} (conf/base/parameters_video.yml)"
-        )
+    del params  # the model was chosen by describe_model_sources (auto or set)
+    chosen = {ns: model_sources["recognition"][ns]["model"] for ns in MODEL_NAMESPACES}
     models = {
         "casme2": {
             "hybrid_micronet": casme2_hybrid_micronet,
@@ -546,6 +655,7 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         training = settings[namespace]["training"]
         features = settings[namespace]["feature_extraction"]
         classes = [str(c) for c in training["classes"]]
+        model_name = chosen[namespace]
         model = models[namespace][model_name]
         check_classes(model, classes, namespace)
         if model_name == "hybrid_micronet":
@@ -580,7 +690,11 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         for k, name in enumerate(classes):
             table[f"{namespace}_prob_{name}"] = probabilities[:, k]
         labelled = labelled.merge(table, on=INTERVAL_KEYS, how="left")
-    labelled["model"] = model_name
+    labelled["model"] = (
+        chosen["casme2"]
+        if len(set(chosen.values())) == 1
+        else "; ".join(f"{ns}: {chosen[ns]}" for ns in MODEL_NAMESPACES)
+    )
     labelled["models_trained_on"] = model_sources["text"]
     return labelled
 
