@@ -53,7 +53,8 @@ outputs (in DIR):
   agreement.csv          CASME-II vs SAMM model per video and ALL: intervals,
                          percent agreement and Cohen's kappa (negative /
                          positive / surprise / others, and the 3 shared
-                         classes only)
+                         classes only), with counts; an undefined kappa is
+                         empty and a column says why
   rejects.csv            files that could not be analysed, with the reason
                          (also printed on stderr)
   spotting_metrics.csv   precision / recall / F1 against <stem>.ground_truth.csv
@@ -65,7 +66,9 @@ outputs (in DIR):
   video_index.csv, model_sources.json: intermediate data of the same run
 
 Every table says in its models_trained_on column what the models were
-trained on; models trained on the synthetic demo data are labelled SYNTHETIC.
+trained on, which model labels (--model auto: the highest LOSO UF1 of the
+dataset's metrics.csv) and its LOSO UF1 with interval and chance; models
+trained on the synthetic demo data are labelled SYNTHETIC.
 
 exit status:
   0  every readable video was processed (unreadable ones are in rejects.csv)
