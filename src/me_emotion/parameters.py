@@ -395,7 +395,7 @@ BLOCKS: dict[str, Block] = {
     "recognition": Block(
         "conf/base/parameters_video.yml",
         {
-            "model": Choice("hybrid_micronet", "flow_cnn"),
+            "model": Choice("auto", "hybrid_micronet", "flow_cnn"),
             "frames_per_interval": int,
         },
     ),

@@ -12,6 +12,7 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+
 class ProgressLog:
     """Thread-safe counter that logs at most one line every ``every_s`` seconds.
 

@@ -31,6 +31,10 @@ REQUIRED_MODELS = (
     "samm.keras_model_hybrid_micronet",
     "samm.keras_model_flow_cnn",
     "samm.data_source",
+    "casme2.metrics",  # recognition.model auto, and the UF1 beside the labels
+    "casme2.bootstrap_intervals",
+    "samm.metrics",
+    "samm.bootstrap_intervals",
 )
 
 OUTPUTS = """\
@@ -49,7 +53,8 @@ outputs (in DIR):
   agreement.csv          CASME-II vs SAMM model per video and ALL: intervals,
                          percent agreement and Cohen's kappa (negative /
                          positive / surprise / others, and the 3 shared
-                         classes only)
+                         classes only), with counts; an undefined kappa is
+                         empty and a column says why
   rejects.csv            files that could not be analysed, with the reason
                          (also printed on stderr)
   spotting_metrics.csv   precision / recall / F1 against <stem>.ground_truth.csv
@@ -61,7 +66,9 @@ outputs (in DIR):
   video_index.csv, model_sources.json: intermediate data of the same run
 
 Every table says in its models_trained_on column what the models were
-trained on; models trained on the synthetic demo data are labelled SYNTHETIC.
+trained on, which model labels (--model auto: the highest LOSO UF1 of the
+dataset's metrics.csv) and its LOSO UF1 with interval and chance; models
+trained on the synthetic demo data are labelled SYNTHETIC.
 
 exit status:
   0  every readable video was processed (unreadable ones are in rejects.csv)
@@ -114,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        choices=("hybrid_micronet", "flow_cnn"),
+        choices=("auto", "hybrid_micronet", "flow_cnn"),
         help="which model of each dataset classifies (default: parameters_video.yml, "
-        "hybrid_micronet, the method)",
+        "auto: the one with the highest LOSO UF1 in the dataset's metrics.csv)",
     )
     parser.add_argument(
         "--tracker",

@@ -162,9 +162,13 @@ def frames_without_face(
     """
     x, y, width, height = crop_box
     smallest = max(int(face_size) // 2, 1)
-    check = HaarSettings(settings.scale_factor, settings.min_neighbors, (smallest, smallest))
+    check = HaarSettings(
+        settings.scale_factor, settings.min_neighbors, (smallest, smallest)
+    )
     return [
         position
         for position, frame in enumerate(frames)
-        if not len(detect_faces_in(frame[y : y + height, x : x + width], cascade, check))
+        if not len(
+            detect_faces_in(frame[y : y + height, x : x + width], cascade, check)
+        )
     ]

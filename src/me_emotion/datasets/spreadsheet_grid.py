@@ -65,9 +65,7 @@ class SpreadsheetGridDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             raise DatasetError(
                 f"Spreadsheet '{self._filepath}' does not exist. {self._missing_hint}".strip()
             )
-        if self._filepath.stat().st_size == 0 or not zipfile.is_zipfile(
-            self._filepath
-        ):
+        if self._filepath.stat().st_size == 0 or not zipfile.is_zipfile(self._filepath):
             what = (
                 "it is empty"
                 if self._filepath.stat().st_size == 0

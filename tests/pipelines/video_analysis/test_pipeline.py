@@ -58,6 +58,9 @@ def test_kedro_run_video_writes_every_output(kedro_project):
     for (onset_s, offset_s), apex in zip(EVENTS, smile["apex_s"]):
         assert onset_s <= apex <= offset_s
     assert smile["casme2_label"].notna().all() and smile["samm_class3"].notna().all()
+    micro = intervals[intervals["kind"] == "micro"]
+    for namespace in ("casme2", "samm"):  # the null class map sent all to others
+        assert (micro[f"{namespace}_class3"] != "others").any()
     summary = pd.read_csv(out / "summary.csv").set_index("video")
     assert summary.loc["broken.mp4", "status"] == "rejected"
     assert summary.loc["away.avi", "seconds_with_face"] < 3.0 - 0.5
@@ -74,7 +77,13 @@ def test_kedro_run_video_writes_every_output(kedro_project):
         "away.avi.json",
         "smile.avi.json",
     ]
-    assert json.loads((out / "model_sources.json").read_text())["synthetic"] is True
+    sources = json.loads((out / "model_sources.json").read_text())
+    assert sources["synthetic"] is True
+    # recognition.model auto: the higher LOSO UF1 of models.TINY_LOSO_UF1 per namespace
+    assert sources["recognition"]["casme2"]["model"] == "flow_cnn"
+    assert sources["recognition"]["samm"]["model"] == "hybrid_micronet"
+    assert (micro["model"] == "casme2: flow_cnn; samm: hybrid_micronet").all()
+    assert "flow_cnn, LOSO UF1 0.60 (95% interval 0.50-0.70, chance 0.20)" in report
 
 
 def test_the_command_runs_the_same_pipeline_and_says_what_it_did(

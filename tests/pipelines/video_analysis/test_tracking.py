@@ -44,7 +44,9 @@ def test_tracker_follows_the_face_and_marks_frames_without_one(params, tracker):
 
 def test_smoothing_damps_a_jump(params):
     face = face_canvas()
-    tracker = FaceTracker(make_detector({**params, "tracker": "haar"}, CASCADE), 100, 0.6, 0.3)
+    tracker = FaceTracker(
+        make_detector({**params, "tracker": "haar"}, CASCADE), 100, 0.6, 0.3
+    )
     first, _ = tracker.update(face)
     moved, how = tracker.update(np.roll(face, 10, axis=1))
     assert how == "tracked"

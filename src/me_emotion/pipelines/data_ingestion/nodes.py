@@ -248,7 +248,11 @@ def build_clip_index(
 def _known_labels(params: dict[str, Any]) -> list[str]:
     """Every raw label of any class set of the dataset (lower case): its known labels."""
     return sorted(
-        {str(raw).lower() for mapping in params["class_sets"].values() for raw in mapping}
+        {
+            str(raw).lower()
+            for mapping in params["class_sets"].values()
+            for raw in mapping
+        }
     )
 
 
@@ -307,7 +311,9 @@ def _log_summary(
             class_set,
             ", ".join(f"'{label}' x{count}" for label, count in outside.items()),
         )
-    for note, count in clip_index.loc[
-        clip_index["label_note"] != "", "label_note"
-    ].value_counts().items():
+    for note, count in (
+        clip_index.loc[clip_index["label_note"] != "", "label_note"]
+        .value_counts()
+        .items()
+    ):
         logger.warning("%s: %d clip(s) with %s", dataset, count, note)

@@ -361,7 +361,9 @@ def detect_faces(
         len(frame_rejects),
         f" (see {dataset}.face_rejects)" if len(rejects) else "",
     )
-    for reject in clip_rejects.head(5).itertuples(index=False):  # the table has them all
+    for reject in clip_rejects.head(5).itertuples(
+        index=False
+    ):  # the table has them all
         logger.warning("%s %s rejected: %s", dataset, reject.partition, reject.reason)
     for reject in frame_rejects.head(5).itertuples(index=False):
         logger.warning(

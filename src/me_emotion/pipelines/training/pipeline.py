@@ -165,7 +165,9 @@ def create_composite_pipeline(
         clip_labels_pipeline(datasets)
         + sum(parts, Pipeline([]))
         + Pipeline(
-            join + evaluation_pipeline(), namespace="composite", inputs={"run_environment"}
+            join + evaluation_pipeline(),
+            namespace="composite",
+            inputs={"run_environment"},
         )
         + figures_pipeline()
     )

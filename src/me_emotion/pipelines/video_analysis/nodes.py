@@ -20,6 +20,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from me_emotion.core.clahe import apply_clahe
 from me_emotion.core.crop import crop_and_resize, square_crop_box
+from me_emotion.core.emotion_groups import GROUPS, group_probabilities
 from me_emotion.core.haar import HaarCascade
 from me_emotion.core.releases import DATASETS
 from me_emotion.core.vgg16 import Vgg16Weights, resolve_precision
@@ -277,7 +278,9 @@ def signal_of_video(
             if run <= settle + 2 * step or not 0 <= center < len(track):
                 continue
             box = boxes[center]
-            parts = [_crop(frames[f], box, size) for f in (center - step, center, index)]
+            parts = [
+                _crop(frames[f], box, size) for f in (center - step, center, index)
+            ]
             if any(p is None for p in parts):
                 continue
             values[scale][center] = motion_contrast(
@@ -453,24 +456,135 @@ def training_source(data_source: dict[str, Any]) -> str:
     return "SYNTHETIC" if "synthetic" in source.lower() else source
 
 
-def describe_model_sources(
-    casme2_data_source: dict[str, Any], samm_data_source: dict[str, Any]
+def _mean_of(rows: pd.DataFrame, column: str) -> float:
+    return float(rows[column].mean()) if column in rows and len(rows) else float("nan")
+
+
+def _loso_clip_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """LOSO rows of the models the video stage can run, at clip level where there is one.
+
+    The video stage labels intervals (clips), so the clip-level figures are the
+    ones that say how far an interval's label can be trusted.
+    """
+    rows = table[
+        (table["protocol"] == "loso") & table["model"].isin(RECOGNITION_MODELS)
+    ]
+    if "level" in rows and (rows["level"] == "clip").any():
+        rows = rows[rows["level"] == "clip"]
+    return rows
+
+
+def choose_recognition_model(
+    metrics: pd.DataFrame,
+    bootstrap_intervals: pd.DataFrame,
+    setting: str,
+    namespace: str,
 ) -> dict[str, Any]:
-    """What the two models were trained on, from ``{namespace}.data_source``.
+    """The model that labels the intervals of one namespace, with its LOSO UF1.
+
+    Args:
+        metrics: ``{namespace}.metrics`` (protocol, model, level, uf1, chance_uf1;
+            one row per seed or the mean over seeds).
+        bootstrap_intervals: ``{namespace}.bootstrap_intervals`` (uf1_low,
+            uf1_high, confidence over subjects).
+        setting: ``video.recognition.model``: ``auto`` picks the model of
+            ``RECOGNITION_MODELS`` with the highest LOSO UF1 (mean over seeds);
+            a model name is used as it is.
+        namespace: for messages.
 
     Returns:
-        ``{"casme2": ..., "samm": ..., "synthetic": bool, "text": ...}``;
-        ``text`` (e.g. ``casme2: SYNTHETIC; samm: SYNTHETIC``) goes into
-        every table of this pipeline.
+        ``model``, ``chosen_by``, ``loso_uf1``, ``uf1_low``, ``uf1_high``,
+        ``confidence``, ``chance_uf1`` (NaN where the metrics lack the model).
+    """
+    loso = _loso_clip_rows(metrics)
+    uf1 = loso.groupby("model", sort=True)["uf1"].mean()
+    if setting == "auto":
+        if uf1.dropna().empty:
+            raise ValueError(
+                f"video.recognition.model is auto but data/08_reporting/{namespace}/"
+                f"metrics.csv has no LOSO row of {', '.join(RECOGNITION_MODELS)}: run "
+                f"`kedro run --pipelines={namespace}`, or set the model "
+                "(conf/base/parameters_video.yml)"
+            )
+        model = str(uf1.idxmax())  # ties: the first in name order
+        chosen_by = "auto: highest LOSO UF1 of " + ", ".join(
+            f"{m} {v:.3f}" for m, v in uf1.items()
+        )
+    elif setting in RECOGNITION_MODELS:
+        model, chosen_by = setting, "set in video.recognition.model"
+    else:
+        raise ValueError(
+            f"video.recognition.model must be auto or one of {RECOGNITION_MODELS}, "
+            f"got {setting!r} (conf/base/parameters_video.yml)"
+        )
+    rows = loso[loso["model"] == model]
+    bounds = _loso_clip_rows(bootstrap_intervals)
+    bounds = bounds[bounds["model"] == model]
+    return {
+        "model": model,
+        "chosen_by": chosen_by,
+        "loso_uf1": _mean_of(rows, "uf1"),
+        "uf1_low": _mean_of(bounds, "uf1_low"),
+        "uf1_high": _mean_of(bounds, "uf1_high"),
+        "confidence": _mean_of(bounds, "confidence"),
+        "chance_uf1": _mean_of(rows, "chance_uf1"),
+    }
+
+
+def _trust_text(choice: dict[str, Any]) -> str:
+    def fmt(value: float) -> str:
+        return "?" if np.isnan(value) else f"{value:.2f}"
+
+    level = "" if np.isnan(choice["confidence"]) else f"{choice['confidence']:.0%} "
+    return (
+        f"{choice['model']}, LOSO UF1 {fmt(choice['loso_uf1'])} "
+        f"({level}interval {fmt(choice['uf1_low'])}-{fmt(choice['uf1_high'])}, "
+        f"chance {fmt(choice['chance_uf1'])})"
+    )
+
+
+def describe_model_sources(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
+    casme2_data_source: dict[str, Any],
+    samm_data_source: dict[str, Any],
+    casme2_metrics: pd.DataFrame,
+    samm_metrics: pd.DataFrame,
+    casme2_bootstrap_intervals: pd.DataFrame,
+    samm_bootstrap_intervals: pd.DataFrame,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """What the two models were trained on, which model labels, and how well it generalises.
+
+    Args:
+        casme2_data_source, samm_data_source: ``{namespace}.data_source``.
+        casme2_metrics, samm_metrics: ``{namespace}.metrics``.
+        casme2_bootstrap_intervals, samm_bootstrap_intervals:
+            ``{namespace}.bootstrap_intervals``.
+        params: ``params:video.recognition`` (``model``: auto | a model name).
+
+    Returns:
+        ``{"casme2": ..., "samm": ..., "synthetic": bool, "recognition":
+        {namespace: choose_recognition_model(...)}, "text": ...}``; ``text``
+        (e.g. ``casme2: SYNTHETIC, flow_cnn, LOSO UF1 0.69 (95% interval
+        0.61-0.73, chance 0.19); samm: ...``) goes into every table of this
+        pipeline.
     """
     sources = {"casme2": casme2_data_source, "samm": samm_data_source}
+    metrics = {"casme2": casme2_metrics, "samm": samm_metrics}
+    bounds = {"casme2": casme2_bootstrap_intervals, "samm": samm_bootstrap_intervals}
     described: dict[str, Any] = {
         ns: training_source(sources[ns]) for ns in MODEL_NAMESPACES
     }
     described["synthetic"] = any(
         described[ns] == "SYNTHETIC" for ns in MODEL_NAMESPACES
     )
-    described["text"] = "; ".join(f"{ns}: {described[ns]}" for ns in MODEL_NAMESPACES)
+    described["recognition"] = {
+        ns: choose_recognition_model(metrics[ns], bounds[ns], params["model"], ns)
+        for ns in MODEL_NAMESPACES
+    }
+    described["text"] = "; ".join(
+        f"{ns}: {described[ns]}, {_trust_text(described['recognition'][ns])}"
+        for ns in MODEL_NAMESPACES
+    )
     if described["synthetic"]:
         described["text"] = (
             "MODELS TRAINED ON SYNTHETIC DATA (" + described["text"] + "): labels "
@@ -492,7 +606,7 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
     model_sources: dict[str, Any],
     casme2_params: dict[str, Any],
     samm_params: dict[str, Any],
-    class3_map: dict[str, str],
+    class_maps: dict[str, dict[str, str]],
     params: dict[str, Any],
 ) -> pd.DataFrame:
     """Each micro interval's label and probabilities from both models.
@@ -505,25 +619,25 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         casme2_vgg16_weights, samm_vgg16_weights: each namespace's VGG-16
             weights (``{namespace}.vgg16_weights``), as its embeddings used.
         run_environment: the machine (``cpu.flags`` decides ``precision: auto``).
-        model_sources: ``video.model_sources`` (what the models were trained on).
+        model_sources: ``video.model_sources`` (what the models were trained
+            on; ``recognition.<ns>.model`` is the model that labels).
         casme2_params, samm_params: ``params:casme2`` / ``params:samm``
             (``training`` classes and image size; ``feature_extraction``
             precision, image, flow).
-        class3_map: ``params:composite.training.class_map`` (emotion ->
-            negative/positive/surprise; anything else is ``others``).
-        params: ``params:video.recognition`` (``model``: hybrid_micronet | flow_cnn).
+        class_maps: ``params:composite.labels.class_maps`` (per dataset,
+            emotion -> negative/positive/surprise; anything else is
+            ``others``); an interval's group is the argmax of its class
+            probabilities summed per group (``core.emotion_groups``).
+        params: ``params:video.recognition`` (unused here: ``model`` is
+            resolved in ``describe_model_sources``).
 
     Returns:
         ``intervals`` plus, per namespace, ``<ns>_label``, ``<ns>_class3``,
         ``<ns>_prob_<class>`` (empty for macro intervals, which are not
         classified), ``model`` and ``models_trained_on``.
     """
-    model_name = params["model"]
-    if model_name not in RECOGNITION_MODELS:
-        raise ValueError(
-            f"video.recognition.model must be one of {RECOGNITION_MODELS}, got "
-            f"{model_name!r} (conf/base/parameters_video.yml)"
-        )
+    del params  # the model was chosen by describe_model_sources (auto or set)
+    chosen = {ns: model_sources["recognition"][ns]["model"] for ns in MODEL_NAMESPACES}
     models = {
         "casme2": {
             "hybrid_micronet": casme2_hybrid_micronet,
@@ -536,12 +650,12 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
     keys = pd.DataFrame(
         {"video": interval_crops["video"], "interval": interval_crops["interval"]}
     )
-    mapping = {str(k).lower(): v for k, v in (class3_map or {}).items() if v}
     labelled = intervals.copy()
     for namespace in MODEL_NAMESPACES:
         training = settings[namespace]["training"]
         features = settings[namespace]["feature_extraction"]
         classes = [str(c) for c in training["classes"]]
+        model_name = chosen[namespace]
         model = models[namespace][model_name]
         check_classes(model, classes, namespace)
         if model_name == "hybrid_micronet":
@@ -567,13 +681,20 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         table[f"{namespace}_label"] = (
             np.array(classes)[probabilities.argmax(axis=1)] if len(table) else []
         )
+        grouped = group_probabilities(
+            probabilities, classes, (class_maps or {}).get(namespace)
+        )
         table[f"{namespace}_class3"] = (
-            table[f"{namespace}_label"].str.lower().map(mapping).fillna("others")
+            np.array(GROUPS)[grouped.argmax(axis=1)] if len(table) else []
         )
         for k, name in enumerate(classes):
             table[f"{namespace}_prob_{name}"] = probabilities[:, k]
         labelled = labelled.merge(table, on=INTERVAL_KEYS, how="left")
-    labelled["model"] = model_name
+    labelled["model"] = (
+        chosen["casme2"]
+        if len(set(chosen.values())) == 1
+        else "; ".join(f"{ns}: {chosen[ns]}" for ns in MODEL_NAMESPACES)
+    )
     labelled["models_trained_on"] = model_sources["text"]
     return labelled
 
@@ -581,25 +702,41 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
 # ---- agreement and summary ---------------------------------------------------------------
 
 
+def kappa_with_reason(x: pd.Series, y: pd.Series) -> tuple[float, str]:
+    """Cohen's kappa of two label series, or NaN and why it is undefined.
+
+    Kappa is undefined with fewer than 2 pairs, or when both raters use one
+    and the same label everywhere (expected agreement 1: 0/0).
+    """
+    if len(x) == 0:
+        return float("nan"), "no intervals"
+    if len(x) < 2:  # noqa: PLR2004 - a pair of ratings at least
+        return float("nan"), "one interval"
+    labels = sorted(set(x) | set(y))
+    if len(labels) < 2:  # noqa: PLR2004
+        return float("nan"), f"both models say {labels[0]} everywhere"
+    return float(cohen_kappa_score(x, y, labels=labels)), ""
+
+
 def _agreement_row(scope: str, micro: pd.DataFrame) -> dict[str, Any]:
     a, b = micro["casme2_class3"].astype(str), micro["samm_class3"].astype(str)
     shared = a.isin(CLASS3[:3]) & b.isin(CLASS3[:3])
-
-    def kappa(x: pd.Series, y: pd.Series) -> float:
-        if len(x) < 2 or len(set(x) | set(y)) < 2:
-            return float("nan")  # undefined: one label everywhere
-        return float(cohen_kappa_score(x, y, labels=sorted(set(x) | set(y))))
-
+    kappa4, reason4 = kappa_with_reason(a, b)
+    kappa3, reason3 = kappa_with_reason(a[shared], b[shared])
     return {
         "video": scope,
         "n_intervals": len(micro),
+        "n_agree": int((a == b).sum()),
         "percent_agreement": float((a == b).mean() * 100) if len(micro) else np.nan,
-        "cohen_kappa": kappa(a, b),
+        "cohen_kappa": kappa4,
+        "kappa_undefined_because": reason4,
         "n_both_in_3_classes": int(shared.sum()),
+        "n_agree_3_classes": int((a[shared] == b[shared]).sum()),
         "percent_agreement_3_classes": float((a[shared] == b[shared]).mean() * 100)
         if shared.any()
         else np.nan,
-        "cohen_kappa_3_classes": kappa(a[shared], b[shared]),
+        "cohen_kappa_3_classes": kappa3,
+        "kappa_3_classes_undefined_because": reason3,
     }
 
 
@@ -612,7 +749,9 @@ def measure_agreement(
     composite mapping; ``others`` is everything else). Percent agreement and
     Cohen's kappa (scikit-learn) over all four, and over the intervals both
     models put in the three shared classes; per video and ``ALL``, with ``n``.
-    Kappa is NaN where it is undefined (fewer than 2 intervals or one label).
+    Kappa is NaN where it is undefined (fewer than 2 intervals or one label
+    everywhere), with the reason in ``kappa_undefined_because`` /
+    ``kappa_3_classes_undefined_because`` (empty where kappa is defined).
     """
     micro = labelled_intervals[labelled_intervals["kind"] == "micro"]
     rows = [_agreement_row(str(v), g) for v, g in micro.groupby("video", sort=True)]
@@ -686,7 +825,14 @@ def evaluate_spotting_if_truth(
             "No ground-truth sidecar next to the videos: spotting not evaluated"
         )
         return pd.DataFrame(
-            columns=["video", "kind", "n_truth", "n_spotted", "f1", "spotting_params_hash"]
+            columns=[
+                "video",
+                "kind",
+                "n_truth",
+                "n_spotted",
+                "f1",
+                "spotting_params_hash",
+            ]
         )
     videos = set(labelled_intervals["video"]) | set(ground_truth["video"])
     logger.info(

@@ -33,12 +33,13 @@ SHARED_INPUTS = (
     MODEL_INPUTS
     | WEIGHTS_INPUTS
     | {"casme2.data_source", "samm.data_source", "run_environment"}
+    | {f"{ns}.{name}" for ns in DATASETS for name in ("metrics", "bootstrap_intervals")}
 )
 SHARED_PARAMETERS = {
     "params:casme2",
     "params:samm",
     "params:casme2.face_detection",
-    "params:composite.training.class_map",
+    "params:composite.labels.class_maps",
 }
 
 
@@ -76,7 +77,15 @@ def create_pipeline(**kwargs) -> Pipeline:
         ),
         Node(
             func=describe_model_sources,
-            inputs=["casme2.data_source", "samm.data_source"],
+            inputs=[
+                "casme2.data_source",
+                "samm.data_source",
+                "casme2.metrics",
+                "samm.metrics",
+                "casme2.bootstrap_intervals",
+                "samm.bootstrap_intervals",
+                "params:recognition",
+            ],
             outputs="model_sources",
             name="describe_model_sources",
         ),
@@ -95,7 +104,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "model_sources",
                 "params:casme2",
                 "params:samm",
-                "params:composite.training.class_map",
+                "params:composite.labels.class_maps",
                 "params:recognition",
             ],
             outputs="intervals",

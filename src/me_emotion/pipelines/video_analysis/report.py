@@ -176,6 +176,15 @@ def _label_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in wanted if c in table]
 
 
+def models_table(model_sources: dict[str, Any]) -> pd.DataFrame:
+    """Per namespace: the model that labels, how it was chosen, its LOSO UF1, interval, chance."""
+    rows = [
+        {"labels": f"{namespace}_label / {namespace}_class3", **choice}
+        for namespace, choice in model_sources.get("recognition", {}).items()
+    ]
+    return pd.DataFrame(rows)
+
+
 def render_video_report(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
     summary: pd.DataFrame,
     labelled_intervals: pd.DataFrame,
@@ -207,6 +216,17 @@ def render_video_report(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog input
         )
     sections = [
         Section(
+            "models",
+            "Models that label the intervals",
+            paragraph(
+                "How far to trust a label: each model's unweighted F1 under "
+                "leave-one-subject-out (LOSO UF1, unseen subjects), its bootstrap "
+                "interval over subjects and the UF1 of chance guessing, from the "
+                "training run's metrics."
+            )
+            + table_html(models_table(model_sources), decimals),
+        ),
+        Section(
             "summary",
             "Videos",
             table_html(
@@ -219,8 +239,11 @@ def render_video_report(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog input
             "agreement",
             "Agreement of the CASME-II and SAMM models",
             paragraph(
-                "Labels mapped to negative / positive / surprise / others; Cohen's kappa "
-                "is empty where undefined (fewer than 2 intervals or one label). "
+                "Labels mapped to negative / positive / surprise / others (the "
+                "composite's class maps, probabilities summed per group); percent "
+                "agreement and Cohen's kappa on all four and on the intervals both "
+                "models put in the three shared classes. Kappa is empty where "
+                "undefined; the reason is in the next column. "
                 f"Models trained on: {escape(model_sources['text'])}."
             )
             + table_html(agreement, decimals),
