@@ -7,7 +7,8 @@ runs the pipeline like ``SequentialRunner``, except that before each node it
 computes a *signature* of everything the node reads -- parameter values, the
 content of its input files (a sealed partition folder by its per-clip
 fingerprints, a raw release folder by its files' names, sizes and times), the
-source of the node's module -- and skips the node when the signature and the
+node's code (``code_fingerprint``: its function's source file, through
+partials, wrappers and bound methods, and the values bound) -- and skips the node when the signature and the
 fingerprints of its outputs are those recorded after its last successful run
 (``data/09_run_stamps/<node>.json``). Nodes run in dependency order, so a
 node whose input was just rewritten sees the new content.
