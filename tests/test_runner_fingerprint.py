@@ -14,7 +14,9 @@ from functools import partial, update_wrapper
 from pathlib import Path
 
 import pytest
-from kedro.pipeline import Node
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Node, Pipeline
+from kedro_datasets.json import JSONDataset
 
 from me_emotion.fingerprint import fingerprint
 from me_emotion.pipeline_registry import register_pipelines
@@ -174,6 +176,51 @@ def test_every_node_of_every_registered_pipeline_has_a_code_fingerprint():
     assert len({codes[name] for name in train_nodes}) == len(train_nodes)
 
 
+def double(value: int) -> int:
+    return 2 * value
+
+
+def add(value: int, offset: int) -> dict:
+    return {"sum": value + offset}
+
+
+def _memory_pipeline_run(tmp_path: Path, offset: int) -> set[str]:
+    """``double`` -> in-memory ``doubled`` -> ``add`` -> a JSON file; what ran."""
+    pipeline = Pipeline(
+        [
+            Node(double, "params:value", "doubled", name="double"),
+            Node(add, ["doubled", "params:offset"], "total", name="add"),
+        ]
+    )
+    catalog = DataCatalog(
+        datasets={
+            "params:value": MemoryDataset(3),
+            "params:offset": MemoryDataset(offset),
+            "total": JSONDataset(filepath=str(tmp_path / "total.json")),
+        }
+    )
+    stamps = tmp_path / "stamps"
+    before = {p.name: p.stat().st_mtime_ns for p in stamps.glob("*.json")}
+    IncrementalRunner(stamps=str(stamps)).run(pipeline, catalog)
+    return {
+        json.loads(p.read_text())["node"]
+        for p in stamps.glob("*.json")
+        if before.get(p.name) != p.stat().st_mtime_ns
+    }
+
+
+def test_an_in_memory_dataset_between_nodes_is_made_on_demand(tmp_path: Path):
+    total = tmp_path / "total.json"
+    assert _memory_pipeline_run(tmp_path, 1) == {"double", "add"}
+    assert json.loads(total.read_text()) == {"sum": 7}
+    # unchanged: neither runs although ``doubled`` is gone with the last run
+    assert _memory_pipeline_run(tmp_path, 1) == set()
+    # the reader's parameter changed: the skipped producer runs again for it
+    assert _memory_pipeline_run(tmp_path, 10) == {"double", "add"}
+    assert json.loads(total.read_text()) == {"sum": 16}
+    assert _memory_pipeline_run(tmp_path, 10) == set()
+
+
 @pytest.mark.integration
 def test_a_second_incremental_run_of_casme2_runs_no_node(tiny_project: Path):
     stamps = tiny_project / "data/09_run_stamps"
@@ -196,4 +243,16 @@ def test_a_second_incremental_run_of_casme2_runs_no_node(tiny_project: Path):
     assert "casme2.train_hybrid_micronet" in cold
     codes = [json.loads(p.read_text())["signature"]["code"] for p in stamps.iterdir()]
     assert "unknown" not in codes
-    assert run() == set()
+    first = {p.name: json.loads(p.read_text()) for p in stamps.iterdir()}
+    again = run()
+    changed = {
+        name: {
+            key: [
+                first[f"{name}.json"].get(key),
+                json.loads((stamps / f"{name}.json").read_text()).get(key),
+            ]
+            for key in ("signature", "outputs")
+        }
+        for name in again
+    }
+    assert again == set(), json.dumps(changed, indent=1)

@@ -302,16 +302,27 @@ class IncrementalRunner(SequentialRunner):
     def __init__(self, is_async: bool = False, stamps: str = DEFAULT_STAMPS):
         super().__init__(is_async=is_async)
         self._stamps = Path(stamps)
+        # in-memory datasets read by a later node -> their producer; such a
+        # dataset is fingerprinted by its producer's signature and computed on
+        # demand when its producer was skipped and a reader runs
+        self._memory_producers: dict[str, Node] = {}
+        self._signatures: dict[Node, dict[str, Any]] = {}
 
     def _stamp_file(self, node: Node) -> Path:
         return self._stamps / f"{node.name.replace('/', '_')}.json"
 
+    def _fingerprint(self, name: str, catalog: Any) -> str | None:
+        producer = self._memory_producers.get(name)
+        if producer is not None:
+            return fingerprint("in memory", name, self._signatures[producer])
+        return dataset_fingerprint(name, catalog)
+
     def _signature(self, node: Node, catalog: Any) -> dict[str, Any]:
-        inputs = {name: dataset_fingerprint(name, catalog) for name in node.inputs}
+        inputs = {name: self._fingerprint(name, catalog) for name in node.inputs}
         return {"code": _node_source(node), "inputs": inputs}
 
     def _outputs(self, node: Node, catalog: Any) -> dict[str, Any]:
-        return {name: dataset_fingerprint(name, catalog) for name in node.outputs}
+        return {name: self._fingerprint(name, catalog) for name in node.outputs}
 
     def _up_to_date(self, node: Node, catalog: Any, signature: dict[str, Any]) -> bool:
         stamp_file = self._stamp_file(node)
@@ -334,14 +345,24 @@ class IncrementalRunner(SequentialRunner):
         self._validate_nodes(pipeline.nodes)
         self._set_manager_datasets(catalog)
         self._stamps.mkdir(parents=True, exist_ok=True)
+        free_outputs = pipeline.outputs()
+        self._memory_producers = {
+            name: node
+            for node in pipeline.nodes
+            for name in node.outputs
+            if name not in free_outputs
+            and _is_in_graph(catalog.get(name, fallback_to_runtime_pattern=True))
+        }
+        self._signatures = {}
         done: set[Node] = set()
-        skipped = 0
-        for node in pipeline.nodes:  # topologically sorted
-            signature = self._signature(node, catalog)
-            if self._up_to_date(node, catalog, signature):
-                skipped += 1
-                logger.info("Skipped node (inputs unchanged): %s", node.name)
-                continue
+
+        def execute(node: Node) -> None:
+            # a reader that runs needs its in-memory inputs: make the skipped ones
+            for name in node.inputs:
+                producer = self._memory_producers.get(name)
+                if producer is not None and not catalog.exists(name):
+                    logger.info("Running skipped node for its output %s", name)
+                    execute(producer)
             self._stamp_file(node).unlink(missing_ok=True)  # stale until it succeeds
             start = time.perf_counter()
             try:
@@ -360,7 +381,7 @@ class IncrementalRunner(SequentialRunner):
                 json.dumps(
                     {
                         "node": node.name,
-                        "signature": signature,
+                        "signature": self._signatures[node],
                         "outputs": self._outputs(node, catalog),
                     },
                     indent=1,
@@ -369,10 +390,17 @@ class IncrementalRunner(SequentialRunner):
             logger.info(
                 "Completed node: %s (%.1f s)", node.name, time.perf_counter() - start
             )
+
+        for node in pipeline.nodes:  # topologically sorted
+            signature = self._signatures[node] = self._signature(node, catalog)
+            if self._up_to_date(node, catalog, signature):
+                logger.info("Skipped node (inputs unchanged): %s", node.name)
+                continue
+            execute(node)
         logger.info(
             "IncrementalRunner: %d node(s) run, %d skipped as unchanged (%s)",
             len(done),
-            skipped,
+            len(pipeline.nodes) - len(done),
             self._stamps,
         )
 
