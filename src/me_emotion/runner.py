@@ -11,7 +11,9 @@ node's code (``code_fingerprint``: its function's source file, through
 partials, wrappers and bound methods, and the values bound) -- and skips the node when the signature and the
 fingerprints of its outputs are those recorded after its last successful run
 (``data/09_run_stamps/<node>.json``). Nodes run in dependency order, so a
-node whose input was just rewritten sees the new content.
+node whose input was just rewritten sees the new content. An in-memory
+dataset between nodes counts by its producer's signature; a skipped producer
+runs again only when a reader has to run.
 
 Inside the per-clip stages (sampling, faces, embeddings, flow) a node that
 does run recomputes only the clips whose fingerprint changed (see
