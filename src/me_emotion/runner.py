@@ -7,10 +7,13 @@ runs the pipeline like ``SequentialRunner``, except that before each node it
 computes a *signature* of everything the node reads -- parameter values, the
 content of its input files (a sealed partition folder by its per-clip
 fingerprints, a raw release folder by its files' names, sizes and times), the
-source of the node's module -- and skips the node when the signature and the
+node's code (``code_fingerprint``: its function's source file, through
+partials, wrappers and bound methods, and the values bound) -- and skips the node when the signature and the
 fingerprints of its outputs are those recorded after its last successful run
 (``data/09_run_stamps/<node>.json``). Nodes run in dependency order, so a
-node whose input was just rewritten sees the new content.
+node whose input was just rewritten sees the new content. An in-memory
+dataset between nodes counts by its producer's signature; a skipped producer
+runs again only when a reader has to run.
 
 Inside the per-clip stages (sampling, faces, embeddings, flow) a node that
 does run recomputes only the clips whose fingerprint changed (see
@@ -26,6 +29,7 @@ else a ``LocalCluster`` sized to the machine). See ``docs/scale-out.md``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -139,13 +143,154 @@ def _files_fingerprint(dataset: Any) -> str:
     return _file_digest(path)
 
 
-def _node_source(node: Node) -> str:
-    """Digest of the source file of the node's function (code changes re-run it)."""
+class NodeFingerprintError(TypeError):
+    """A node's function whose code cannot be fingerprinted."""
+
+
+_MAX_DEPTH = 32  # nested partials / wrappers / bound values followed this deep
+
+
+def code_fingerprint(func: Any) -> str:
+    """A stable digest of what a node's function runs: code changes re-run it.
+
+    ``functools.partial`` (nested, and ``update_wrapper`` chains), other
+    ``__wrapped__`` chains, bound methods, callable objects and lambdas are
+    followed to the plain function underneath; the digest covers that
+    function's module and qualified name, its source file's content, and the
+    values bound on the way (partial arguments, the bound object, closure
+    cells), so binding another value re-runs the node.
+
+    Raises:
+        NodeFingerprintError: a function or bound value with no stable
+            fingerprint (its source file cannot be found, or a bound object
+            has no stable value).
+    """
+    return fingerprint(_describe_callable(func, 0))
+
+
+def _describe_callable(func: Any, depth: int) -> list[Any]:
+    if depth > _MAX_DEPTH:
+        raise NodeFingerprintError(f"{func!r}: wrapped more than {_MAX_DEPTH} deep")
+    if isinstance(func, functools.partial):
+        return [
+            "partial",
+            _describe_callable(func.func, depth + 1),
+            _describe_value(list(func.args), depth + 1),
+            _describe_value(dict(func.keywords), depth + 1),
+        ]
+    if inspect.ismethod(func):
+        return [
+            "method",
+            _describe_callable(func.__func__, depth + 1),
+            _describe_bound_object(func.__self__, depth + 1),
+        ]
+    wrapped = getattr(func, "__wrapped__", None)
+    if wrapped is not None and wrapped is not func:
+        return ["wrapper", _describe_callable(wrapped, depth + 1)]
+    if inspect.isfunction(func):
+        closure = [
+            _describe_bound_object(_cell_contents(cell), depth + 1)
+            for cell in func.__closure__ or ()
+        ]
+        return [func.__module__, func.__qualname__, _source_digest(func), closure]
+    if inspect.isbuiltin(func) or isinstance(func, type):
+        # C functions change only with the interpreter; classes by their module
+        source = _source_digest(func) if isinstance(func, type) else sys.version
+        return [getattr(func, "__module__", None), func.__qualname__, source]
+    if callable(func):  # an object with __call__: its class's method, bound
+        return [
+            "callable",
+            _describe_callable(type(func).__call__, depth + 1),
+            _describe_bound_object(func, depth + 1),
+        ]
+    raise NodeFingerprintError(f"{func!r} is not callable")
+
+
+def _cell_contents(cell: Any) -> Any:
     try:
-        source = inspect.getsourcefile(node.func)
+        return cell.cell_contents
+    except ValueError:  # a cell not filled yet
+        return None
+
+
+def _source_digest(func: Any) -> str:
+    try:
+        source = inspect.getsourcefile(func)
     except TypeError:
-        return _UNKNOWN
-    return _file_digest(Path(source)) if source else _UNKNOWN
+        source = None
+    if not source or not Path(source).is_file():
+        raise NodeFingerprintError(
+            f"{func!r}: no source file to fingerprint (defined in "
+            f"{getattr(func, '__module__', '?')}); give the node a function "
+            "defined in a module of the project"
+        )
+    return _file_digest(Path(source))
+
+
+def _describe_bound_object(obj: Any, depth: int) -> Any:
+    """A bound method's object: by its value where it has a stable one, else by
+    its class (code changes of the class still count)."""
+    try:
+        return _describe_value(obj, depth)
+    except NodeFingerprintError:
+        return ["instance of", _describe_callable(type(obj), depth)]
+
+
+def _describe_value(value: Any, depth: int) -> Any:  # noqa: PLR0911 - one return per kind
+    """A JSON-ready stand-in for a bound value; never a memory address."""
+    if depth > _MAX_DEPTH:
+        raise NodeFingerprintError(f"bound value nested more than {_MAX_DEPTH} deep")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return ["bytes", hashlib.sha256(value).hexdigest()]
+    if isinstance(value, (list, tuple)):
+        return [type(value).__name__, [_describe_value(v, depth + 1) for v in value]]
+    if isinstance(value, (set, frozenset)):
+        items = sorted(json.dumps(_describe_value(v, depth + 1)) for v in value)
+        return ["set", items]
+    if isinstance(value, dict):
+        return [
+            "dict",
+            sorted(
+                (
+                    [repr(key), _describe_value(item, depth + 1)]
+                    for key, item in value.items()
+                ),
+                key=lambda pair: pair[0],
+            ),
+        ]
+    if isinstance(value, Path):
+        return ["path", str(value)]
+    if hasattr(value, "tobytes") and hasattr(value, "dtype"):  # numpy arrays
+        digest = hashlib.sha256(value.tobytes()).hexdigest()
+        return ["array", str(value.dtype), list(value.shape), digest]
+    if inspect.isroutine(value) or isinstance(value, (functools.partial, type)):
+        return ["callable", _describe_callable(value, depth + 1)]
+    if hasattr(value, "__dict__"):  # dataclasses, simple objects: their fields
+        return [
+            type(value).__module__,
+            type(value).__qualname__,
+            _describe_value(dict(vars(value)), depth + 1),
+        ]
+    text = repr(value)
+    if " at 0x" in text:
+        raise NodeFingerprintError(
+            f"bound value {text} has no stable fingerprint (its repr is a memory "
+            "address); bind plain values (numbers, strings, lists, dicts) instead"
+        )
+    return [type(value).__qualname__, text]
+
+
+def _node_source(node: Node) -> str:
+    """Digest of the code the node runs (code changes re-run it)."""
+    try:
+        return code_fingerprint(node.func)
+    except NodeFingerprintError as error:
+        raise NodeFingerprintError(
+            f"IncrementalRunner: cannot fingerprint the code of node {node.name!r}: "
+            f"{error}"
+        ) from error
 
 
 class IncrementalRunner(SequentialRunner):
@@ -159,16 +304,27 @@ class IncrementalRunner(SequentialRunner):
     def __init__(self, is_async: bool = False, stamps: str = DEFAULT_STAMPS):
         super().__init__(is_async=is_async)
         self._stamps = Path(stamps)
+        # in-memory datasets read by a later node -> their producer; such a
+        # dataset is fingerprinted by its producer's signature and computed on
+        # demand when its producer was skipped and a reader runs
+        self._memory_producers: dict[str, Node] = {}
+        self._signatures: dict[Node, dict[str, Any]] = {}
 
     def _stamp_file(self, node: Node) -> Path:
         return self._stamps / f"{node.name.replace('/', '_')}.json"
 
+    def _fingerprint(self, name: str, catalog: Any) -> str | None:
+        producer = self._memory_producers.get(name)
+        if producer is not None:
+            return fingerprint("in memory", name, self._signatures[producer])
+        return dataset_fingerprint(name, catalog)
+
     def _signature(self, node: Node, catalog: Any) -> dict[str, Any]:
-        inputs = {name: dataset_fingerprint(name, catalog) for name in node.inputs}
+        inputs = {name: self._fingerprint(name, catalog) for name in node.inputs}
         return {"code": _node_source(node), "inputs": inputs}
 
     def _outputs(self, node: Node, catalog: Any) -> dict[str, Any]:
-        return {name: dataset_fingerprint(name, catalog) for name in node.outputs}
+        return {name: self._fingerprint(name, catalog) for name in node.outputs}
 
     def _up_to_date(self, node: Node, catalog: Any, signature: dict[str, Any]) -> bool:
         stamp_file = self._stamp_file(node)
@@ -191,14 +347,24 @@ class IncrementalRunner(SequentialRunner):
         self._validate_nodes(pipeline.nodes)
         self._set_manager_datasets(catalog)
         self._stamps.mkdir(parents=True, exist_ok=True)
+        free_outputs = pipeline.outputs()
+        self._memory_producers = {
+            name: node
+            for node in pipeline.nodes
+            for name in node.outputs
+            if name not in free_outputs
+            and _is_in_graph(catalog.get(name, fallback_to_runtime_pattern=True))
+        }
+        self._signatures = {}
         done: set[Node] = set()
-        skipped = 0
-        for node in pipeline.nodes:  # topologically sorted
-            signature = self._signature(node, catalog)
-            if self._up_to_date(node, catalog, signature):
-                skipped += 1
-                logger.info("Skipped node (inputs unchanged): %s", node.name)
-                continue
+
+        def execute(node: Node) -> None:
+            # a reader that runs needs its in-memory inputs: make the skipped ones
+            for name in node.inputs:
+                producer = self._memory_producers.get(name)
+                if producer is not None and not catalog.exists(name):
+                    logger.info("Running skipped node for its output %s", name)
+                    execute(producer)
             self._stamp_file(node).unlink(missing_ok=True)  # stale until it succeeds
             start = time.perf_counter()
             try:
@@ -217,7 +383,7 @@ class IncrementalRunner(SequentialRunner):
                 json.dumps(
                     {
                         "node": node.name,
-                        "signature": signature,
+                        "signature": self._signatures[node],
                         "outputs": self._outputs(node, catalog),
                     },
                     indent=1,
@@ -226,10 +392,17 @@ class IncrementalRunner(SequentialRunner):
             logger.info(
                 "Completed node: %s (%.1f s)", node.name, time.perf_counter() - start
             )
+
+        for node in pipeline.nodes:  # topologically sorted
+            signature = self._signatures[node] = self._signature(node, catalog)
+            if self._up_to_date(node, catalog, signature):
+                logger.info("Skipped node (inputs unchanged): %s", node.name)
+                continue
+            execute(node)
         logger.info(
             "IncrementalRunner: %d node(s) run, %d skipped as unchanged (%s)",
             len(done),
-            skipped,
+            len(pipeline.nodes) - len(done),
             self._stamps,
         )
 
