@@ -9,6 +9,7 @@ go on.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from .recognition import (
     check_classes,
     flow_probabilities,
     hybrid_probabilities,
+    interval_flow_maps,
 )
 from .spotting import (
     SCALES,
@@ -651,6 +653,7 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         {"video": interval_crops["video"], "interval": interval_crops["interval"]}
     )
     labelled = intervals.copy()
+    flow_maps: dict[str, np.ndarray] = {}  # TV-L1 flow once per flow setting
     for namespace in MODEL_NAMESPACES:
         training = settings[namespace]["training"]
         features = settings[namespace]["feature_extraction"]
@@ -670,12 +673,18 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
                 ),
             )
         else:
+            flow_key = json.dumps(features["flow"], sort_keys=True, default=str)
+            if flow_key not in flow_maps and len(keys):
+                flow_maps[flow_key] = interval_flow_maps(
+                    interval_crops["onset"], interval_crops["apex"], features["flow"]
+                )
             probabilities = flow_probabilities(
                 model,
                 interval_crops["onset"],
                 interval_crops["apex"],
                 training,
                 features,
+                maps=flow_maps.get(flow_key),
             )
         table = keys.copy()
         table[f"{namespace}_label"] = (

@@ -87,19 +87,33 @@ def hybrid_probabilities(  # noqa: PLR0913, PLR0917 - the namespace's model, wei
     return np.asarray(probabilities, np.float32).reshape(n, per, -1).mean(axis=1)
 
 
+def interval_flow_maps(
+    onsets: np.ndarray, apexes: np.ndarray, flow: dict[str, Any]
+) -> np.ndarray:
+    """``(n, H, W, C)`` onset->apex flow maps of ``n`` intervals (``feature_extraction.flow``)."""
+    return np.stack(
+        [flow_features(a, b, flow) for a, b in zip(onsets, apexes)]
+    ).transpose(0, 2, 3, 1)
+
+
 def flow_probabilities(
     model: Any,
     onsets: np.ndarray,
     apexes: np.ndarray,
     training: dict[str, Any],
     features: dict[str, Any],
+    *,
+    maps: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(n, K)`` class probabilities from the onset->apex flow of each interval."""
+    """``(n, K)`` class probabilities from the onset->apex flow of each interval.
+
+    ``maps``: the intervals' ``interval_flow_maps`` under ``features["flow"]``
+    when already computed (both namespaces' flow settings are usually equal).
+    """
     if len(onsets) == 0:
         return np.zeros((0, model.output_shape[-1]), np.float32)
-    maps = np.stack(
-        [flow_features(a, b, features["flow"]) for a, b in zip(onsets, apexes)]
-    ).transpose(0, 2, 3, 1)
+    if maps is None:
+        maps = interval_flow_maps(onsets, apexes, features["flow"])
     channels = [
         FLOW_CHANNELS.index(c) for c in training["models"]["flow_cnn"]["channels"]
     ]
