@@ -93,7 +93,8 @@ def _group_value(truth: pd.DataFrame, column: str) -> pd.Series:
         return pd.Series(UNSPECIFIED if column != "fps" else np.nan, index=truth.index)
     if column == "fps":
         return pd.to_numeric(truth[column], errors="coerce")
-    return truth[column].fillna(UNSPECIFIED).astype(str)
+    # object first: an all-empty column reads as float64, which refuses a str fill
+    return truth[column].astype(object).fillna(UNSPECIFIED).astype(str)
 
 
 def _talking_seconds(truth: pd.DataFrame) -> float:
@@ -218,7 +219,7 @@ def _data_sources(truth: pd.DataFrame, params: dict[str, Any]) -> pd.Series:
     default = str(params.get("data_source", "unspecified"))
     if "data_source" not in truth.columns:
         return pd.Series(default, index=truth.index)
-    return truth["data_source"].fillna(default).astype(str)
+    return truth["data_source"].astype(object).fillna(default).astype(str)
 
 
 def evaluate_spotting(
