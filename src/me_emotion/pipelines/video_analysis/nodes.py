@@ -47,7 +47,6 @@ from .tracking import FaceTracker, make_detector, tracking_scale
 logger = logging.getLogger(__name__)
 
 MODEL_NAMESPACES = DATASETS
-CLASS3 = ("negative", "positive", "surprise", "others")
 TRACK_COLUMNS = ["video", "frame", "time_s", "face", "x", "y", "width", "height", "how"]
 INDEX_COLUMNS = [
     "video",
@@ -729,7 +728,7 @@ def kappa_with_reason(x: pd.Series, y: pd.Series) -> tuple[float, str]:
 
 def _agreement_row(scope: str, micro: pd.DataFrame) -> dict[str, Any]:
     a, b = micro["casme2_class3"].astype(str), micro["samm_class3"].astype(str)
-    shared = a.isin(CLASS3[:3]) & b.isin(CLASS3[:3])
+    shared = a.isin(GROUPS[:3]) & b.isin(GROUPS[:3])
     kappa4, reason4 = kappa_with_reason(a, b)
     kappa3, reason3 = kappa_with_reason(a[shared], b[shared])
     return {
