@@ -75,9 +75,7 @@ def test_the_rule_sees_a_cross_stage_import(source):
     ids=lambda value: str(value).rsplit("src/me_emotion/", 1)[-1],
 )
 def test_no_stage_imports_another_stage(stage, path):
-    others = {
-        stage_of(module) for module in imported_modules(path)
-    } - {None, stage}
+    others = {stage_of(module) for module in imported_modules(path)} - {None, stage}
     assert not others, (
         f"{path.relative_to(PACKAGE)} imports stage(s) {sorted(others)}: move the "
         "shared code to me_emotion.core (see docs/architecture.md)"

@@ -38,7 +38,7 @@ SHRINK = {
                 "au_enhanced": {"n_clusters": 2},
             },
         },
-    }
+    },
 }
 
 

@@ -22,7 +22,7 @@ FAST = {
             "image": {"size": 32, "border_px": 1},
             "flow": {"method": "farneback"},
         }
-    }
+    },
 }
 
 

@@ -30,7 +30,7 @@ TINY_RUN = {
             "models": TINY_MODELS,
             "protocols": ["paper_random_split"],  # one split: the quickest
         },
-    }
+    },
 }
 
 

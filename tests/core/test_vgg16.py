@@ -92,7 +92,11 @@ def test_imagenet_file_in_the_keras_cache_is_used(tmp_path, monkeypatch):
     cached.parent.mkdir(parents=True)
     write_legacy_h5(model, cached)
     weights = load_vgg16_weights("imagenet")
-    assert weights.identity == [cached.name, cached.stat().st_size, cached.stat().st_mtime_ns]
+    assert weights.identity == [
+        cached.name,
+        cached.stat().st_size,
+        cached.stat().st_mtime_ns,
+    ]
     loaded, info = build_vgg16(weights, "float32", image_size=64, seed=99)
     assert info["weights"] == "imagenet"
     for mine, theirs in zip(model.get_weights(), loaded.get_weights()):

@@ -46,7 +46,9 @@ def data():
 )
 def test_round_trip_gives_the_same_scores(tmp_path, data, estimator):
     X, y = data
-    if isinstance(estimator, AuEnhancedClassifier):  # au_predicted cross-fits by subject
+    if isinstance(
+        estimator, AuEnhancedClassifier
+    ):  # au_predicted cross-fits by subject
         estimator.fit(X, y, groups=np.arange(len(y)) % 5)
     else:
         estimator.fit(X, y)

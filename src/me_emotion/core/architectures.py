@@ -1,4 +1,4 @@
-"""Keras builders: HybridMicroNet, the ANN and CNN baselines, the STSTNet-like flow CNN.
+"""Keras builders: HybridMicroNet (onset-relative and paper), the baselines, the flow CNN.
 
 Every builder is a function of its hyper-parameters and returns an uncompiled
 ``keras.Model`` made of built-in Keras layers only (no ``Lambda``, no custom
@@ -40,6 +40,10 @@ from keras import layers
 IMAGE_INPUT = "image"
 EMBEDDING_INPUT = "embedding"
 FLOW_INPUT = "flow"
+# clip level, relative to the clip's own onset frame (identity-normalised)
+IMAGE_DELTA_INPUT = "image_delta"  # apex face image minus onset face image
+EMBEDDING_DELTA_INPUT = "embedding_delta"  # VGG-16(apex crop) - VGG-16(onset crop)
+PROBABILITIES = "probabilities"  # the output every consumer reads
 MIN_IMAGE_SIZE = 32
 
 
@@ -118,9 +122,19 @@ def residual_attention_block(x: Any, filters: int, stride: int, name: str) -> An
     return layers.Add(name=f"{name}_out")([trunk, attended])  # (1 + M(x)) * T(x)
 
 
-def image_branch(image: Any, filters: Sequence[int], name: str = "resnet") -> Any:
-    """The lightweight ResNet with residual attention, globally average-pooled."""
-    x = layers.Rescaling(1 / 127.5, offset=-1.0, name=f"{name}_rescale")(image)
+def image_branch(
+    image: Any, filters: Sequence[int], name: str = "resnet", *, rescale: bool = True
+) -> Any:
+    """The lightweight ResNet with residual attention, globally average-pooled.
+
+    ``rescale`` maps uint8 intensities to [-1, 1]; an input already scaled
+    (a standardised difference image) passes ``False``.
+    """
+    x = (
+        layers.Rescaling(1 / 127.5, offset=-1.0, name=f"{name}_rescale")(image)
+        if rescale
+        else image
+    )
     x = layers.ZeroPadding2D(2, name=f"{name}_stem_pad")(x)
     x = layers.Conv2D(
         16, 7, strides=2, padding="valid", use_bias=False, name=f"{name}_stem_conv"
@@ -263,15 +277,97 @@ def build_flow_cnn(
     """
     _check(MIN_IMAGE_SIZE, n_classes)
     flow = keras.Input((grid, grid, n_channels), name=FLOW_INPUT)
-    x = standardiser("flow_scale")(flow)
+    x = flow_branch(standardiser("flow_scale")(flow), branch_filters)
+    return keras.Model({FLOW_INPUT: flow}, _softmax(x, n_classes), name="flow_cnn")
+
+
+def flow_branch(x: Any, branch_filters: Sequence[int], prefix: str = "") -> Any:
+    """STSTNet's parallel 3x3 convolutions, pooled, concatenated and flattened."""
     branches = []
     for width in branch_filters:
         b = layers.Conv2D(
-            int(width), 3, padding="same", activation="relu", name=f"conv{width}"
+            int(width),
+            3,
+            padding="same",
+            activation="relu",
+            name=f"{prefix}conv{width}",
         )(x)
-        b = layers.MaxPooling2D(3, strides=3, padding="same", name=f"pool{width}")(b)
-        b = layers.AveragePooling2D(2, padding="same", name=f"avg{width}")(b)
+        b = layers.MaxPooling2D(
+            3, strides=3, padding="same", name=f"{prefix}pool{width}"
+        )(b)
+        b = layers.AveragePooling2D(2, padding="same", name=f"{prefix}avg{width}")(b)
         branches.append(b)
-    x = layers.Concatenate(name="branches")(branches)
-    x = layers.Flatten(name="flatten")(x)
-    return keras.Model({FLOW_INPUT: flow}, _softmax(x, n_classes), name="flow_cnn")
+    x = layers.Concatenate(name=f"{prefix}branches")(branches)
+    return layers.Flatten(name=f"{prefix}flatten")(x)
+
+
+ONSET_BRANCHES = (IMAGE_DELTA_INPUT, EMBEDDING_DELTA_INPUT, FLOW_INPUT)
+
+
+def build_onset_hybrid(  # noqa: PLR0913 - the variant's hyper-parameters
+    shapes: dict[str, tuple[int, ...]],
+    n_classes: int = 5,
+    *,
+    filters: Sequence[int] = (8, 16, 32),
+    embedding_units: int = 64,
+    branch_filters: Sequence[int] = (3, 5, 8),
+    appearance_dropout: float = 0.5,
+) -> keras.Model:
+    """HybridMicroNet on identity-normalised clip inputs, with late fusion.
+
+    One branch per input in ``shapes`` (a subset of ``ONSET_BRANCHES``):
+
+    - ``image_delta`` ``(S, S, 1)``: apex face image minus onset face image,
+      standardised, through the lightweight residual-attention ResNet
+      (:func:`image_branch`);
+    - ``embedding_delta`` ``(E,)``: VGG-16 embedding of the apex crop minus
+      that of the onset crop, standardised, one dense layer;
+    - ``flow`` ``(grid, grid, C)``: onset->apex flow maps, standardised, the
+      STSTNet-like branch of the flow baseline (:func:`flow_branch`).
+
+    Each branch ends in its own softmax (output ``<input>_probabilities``),
+    trained with its own loss, so no branch can take over the others'
+    training signal; the model's output ``probabilities`` is their mean
+    (late fusion). The appearance branches (image, embedding) get
+    ``appearance_dropout`` before their softmax.
+
+    Returns:
+        Uncompiled model with a dict output: ``probabilities`` (what every
+        consumer reads; no loss) and one ``<input>_probabilities`` per branch.
+    """
+    _check(MIN_IMAGE_SIZE, n_classes)
+    unknown = sorted(set(shapes) - set(ONSET_BRANCHES))
+    if not shapes or unknown:
+        raise ValueError(
+            f"onset hybrid branches {sorted(shapes)}: at least one of "
+            f"{list(ONSET_BRANCHES)}, no other"
+        )
+    inputs, heads = {}, {}
+    for name in ONSET_BRANCHES:
+        if name not in shapes:
+            continue
+        tensor = keras.Input(tuple(shapes[name]), name=name)
+        inputs[name] = tensor
+        x = standardiser(f"{name}_scale")(tensor)
+        if name == IMAGE_DELTA_INPUT:
+            _check(int(shapes[name][0]), n_classes)
+            x = image_branch(x, filters, name="delta_resnet", rescale=False)
+        elif name == EMBEDDING_DELTA_INPUT:
+            x = layers.Dense(
+                int(embedding_units), activation="relu", name=f"{name}_dense"
+            )(x)
+        else:
+            x = flow_branch(x, branch_filters, prefix="flow_")
+        if name != FLOW_INPUT:
+            x = layers.Dropout(appearance_dropout, name=f"{name}_dropout")(x)
+        x = layers.Dense(n_classes, name=f"{name}_logits")(x)
+        heads[f"{name}_{PROBABILITIES}"] = layers.Activation(
+            "softmax", dtype="float32", name=f"{name}_{PROBABILITIES}"
+        )(x)
+    branch_outputs = list(heads.values())
+    fused = (
+        layers.Average(dtype="float32", name=PROBABILITIES)(branch_outputs)
+        if len(branch_outputs) > 1
+        else layers.Identity(dtype="float32", name=PROBABILITIES)(branch_outputs[0])
+    )
+    return keras.Model(inputs, {PROBABILITIES: fused, **heads}, name="onset_hybrid")

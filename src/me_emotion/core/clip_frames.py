@@ -79,3 +79,10 @@ class ClipFrames:
     def apex_frame(self) -> np.ndarray:
         """The apex frame (every sampling strategy keeps it)."""
         return self.frames[self.position(self.apex)]
+
+
+def onset_apex_positions(crops: ClipFrames) -> tuple[int, int]:
+    """Positions of the onset crop (else the earliest crop: the face stage drops
+    a faceless onset) and of the apex crop, as the onset->apex flow reads them."""
+    start = crops.position(crops.onset) if crops.onset in crops.frame_numbers else 0
+    return start, crops.position(crops.apex)

@@ -201,7 +201,9 @@ def test_detection_uses_the_given_cascade_and_reads_no_file(face, params, monkey
     expected, _ = detect_faces(index_of(clips), lazy(clips), CASCADE, params)
     monkeypatch.setattr(builtins, "open", no_files)
     monkeypatch.setattr(pathlib.Path, "read_text", no_files)
-    monkeypatch.setattr(cv2, "CascadeClassifier", _in_memory_only(cv2.CascadeClassifier))
+    monkeypatch.setattr(
+        cv2, "CascadeClassifier", _in_memory_only(cv2.CascadeClassifier)
+    )
     boxes, _ = detect_faces(index_of(clips), lazy(clips), CASCADE, params)
     monkeypatch.undo()
     assert boxes.equals(expected) and len(boxes) == 1

@@ -66,6 +66,13 @@ def make_inputs(
     n = len(sample_clip)
     embeddings = rng.normal(0, 1, (n, embedding_size)).astype(np.float32)
     embeddings[np.arange(n), clip_y[sample_clip] % embedding_size] += 3.0
+    # onset/apex: a subject-like offset shared by both, the class in the change
+    onset_embedding = rng.normal(0, 1, (m, embedding_size)).astype(np.float32)
+    apex_embedding = onset_embedding.copy()
+    apex_embedding[np.arange(m), clip_y % embedding_size] += 3.0
+    onset_image = rng.integers(60, 190, (m, image_size, image_size), dtype=np.uint8)
+    apex_image = onset_image.copy()
+    apex_image[:, : image_size // 2] += (clip_y[:, None, None] * 20).astype(np.uint8)
     return ModelInputs(
         classes=np.array(CLASSES),
         sample_clip=sample_clip,
@@ -84,12 +91,28 @@ def make_inputs(
         action_units=action_units,
         flow=flow,
         flow_frame=np.full(m, 110, np.int64),
+        onset_embedding=onset_embedding,
+        apex_embedding=apex_embedding,
+        onset_image=onset_image,
+        apex_image=apex_image,
         embedding_weights=np.array("random (untrained)"),
     )
 
 
 TINY_MODELS = {
     "hybrid_micronet": {
+        "branches": ["image_delta", "embedding_delta", "flow"],
+        "filters": [4, 8],
+        "embedding_units": 8,
+        "appearance_dropout": 0.5,
+        "channels": ["u", "v"],
+        "branch_filters": [2, 3],
+        "flip_augment": True,
+        "learning_rate": 0.01,
+        "epochs": 2,
+        "batch_size": 16,
+    },
+    "hybrid_micronet_paper": {
         "filters": [4, 8],
         "embedding_units": 8,
         "fusion_units": 8,

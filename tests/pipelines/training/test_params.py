@@ -33,15 +33,16 @@ def test_env_paper_selects_the_method_settings_and_keeps_the_rest(
 ):
     default, method = base[namespace]["training"], paper[namespace]["training"]
     assert default["image"]["size"] == 48
-    assert default["models"]["hybrid_micronet"]["epochs"] < 50
+    assert default["models"]["hybrid_micronet_paper"]["epochs"] < 50
     assert method["image"] == {"size": 224, "border_px": 3}
-    for model in ("hybrid_micronet", "cnn", "ann"):
+    for model in ("hybrid_micronet_paper", "cnn", "ann"):
         assert method["models"][model]["epochs"] == 50
     # a deep merge: what conf/paper/ does not name keeps its base value
-    assert method["models"]["hybrid_micronet"] == {
-        **default["models"]["hybrid_micronet"],
+    assert method["models"]["hybrid_micronet_paper"] == {
+        **default["models"]["hybrid_micronet_paper"],
         "epochs": 50,
     }
+    assert method["models"]["hybrid_micronet"] == default["models"]["hybrid_micronet"]
     assert method["models"]["svm"] == default["models"]["svm"]
     assert method["classes"] == default["classes"]
     assert paper[namespace].get("feature_extraction") == base[namespace].get(

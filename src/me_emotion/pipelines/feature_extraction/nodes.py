@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.core.augmentation import model_images
-from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.clip_frames import ClipFrames, onset_apex_positions
 from me_emotion.core.composite import composite_clip_labels
 from me_emotion.core.flow import FLOW_CHANNELS, flow_features
 from me_emotion.core.vgg16 import (
@@ -319,8 +319,7 @@ def _clip_flow(
     """``(features, flow_from, flow_to)`` of one clip: from its onset crop if kept
     (the face stage drops a faceless one), else its earliest crop, to its apex."""
     crops = load()
-    start = crops.position(crops.onset) if crops.onset in crops.frame_numbers else 0
-    apex = crops.position(crops.apex)
+    start, apex = onset_apex_positions(crops)
     features = flow_features(crops.frames[start], crops.frames[apex], flow_params)
     return features, int(crops.frame_numbers[start]), int(crops.apex)
 
@@ -412,4 +411,81 @@ def extract_flow_features(
         "flow_to": np.array([e for _, _, e in ordered], dtype=np.int64),
         "clip_fingerprint": clips["clip_fingerprint"].fillna("").to_numpy(dtype=str),
         "method": np.array(flow_params["method"]),
+    }
+
+
+def embed_onset_apex(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
+    flow_crops: dict[str, Callable[[], ClipFrames]],
+    face_boxes: pd.DataFrame,
+    vgg16_weights: Vgg16Weights,
+    run_environment: dict[str, Any],
+    params: dict[str, Any],
+    composite_clips: pd.DataFrame | None = None,
+) -> dict[str, np.ndarray]:
+    """VGG-16 embeddings of each clip's onset and apex crops (the flow's two frames).
+
+    The onset-relative HybridMicroNet reads their difference (apex minus
+    onset), which cancels what the two frames share: the person. The crops
+    are ``flow_crops`` (the frames the flow reads, same onset fallback as
+    :func:`_clip_flow`), embedded untouched (``aug_id`` 0) with the same
+    weights, precision and model image as :func:`embed_face_crops`.
+
+    Returns:
+        Per clip ``partition``, ``onset_embedding`` and ``apex_embedding``
+        ``(clips, 512)`` float32, ``flow_from`` / ``flow_to`` (the frames
+        embedded) and ``weights`` (the weights' label).
+    """
+    precision = resolve_precision(params["precision"], run_environment["cpu"]["flags"])
+    clips = _clips_to_use(face_boxes, bool(params["labelled_only"]), composite_clips)
+    partitions = clips["partition"].astype(str).tolist()
+    size = len(EMBEDDING_COLUMNS)
+    onset = np.zeros((len(partitions), size), np.float32)
+    apex = np.zeros((len(partitions), size), np.float32)
+    frames = np.zeros((len(partitions), 2), np.int64)
+    info = {"weights": vgg16_weights.label}
+    if partitions:
+        model, info = build_vgg16(
+            vgg16_weights,
+            precision,
+            image_size=int(params["image"]["size"]),
+            seed=int(params["seed"]),
+        )
+        execution = resolve_execution(params["execution"])
+        batch_clips = max(1, int(params["batch_size"]) // 2)
+        for first in range(0, len(partitions), batch_clips):
+            chunk = partitions[first : first + batch_clips]
+            images = []
+            for i, partition in enumerate(chunk, start=first):
+                crops = _loader(flow_crops, partition)()
+                start, peak = onset_apex_positions(crops)
+                frames[i] = crops.frame_numbers[start], crops.apex
+                images.append(
+                    model_images(
+                        crops.frames[[start, peak]],
+                        partition,
+                        0,
+                        params["augmentation"],
+                        params["image"],
+                    )
+                )
+            features = infer_batch(
+                model,
+                vgg_input(np.concatenate(images)),
+                execution,
+                int(params["batch_size"]),
+            )
+            onset[first : first + len(chunk)] = features[0::2]
+            apex[first : first + len(chunk)] = features[1::2]
+    logger.info(
+        "%s embed_onset_apex: %d clip(s), onset and apex crops",
+        _dataset(clips),
+        len(partitions),
+    )
+    return {
+        "partition": np.array(partitions, dtype=str),
+        "onset_embedding": onset,
+        "apex_embedding": apex,
+        "flow_from": frames[:, 0],
+        "flow_to": frames[:, 1],
+        "weights": np.array(str(info["weights"])),
     }

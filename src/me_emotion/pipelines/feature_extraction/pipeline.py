@@ -12,7 +12,12 @@ namespace: the registry keeps their names).
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import embed_face_crops, extract_flow_features, select_composite_clips
+from .nodes import (
+    embed_face_crops,
+    embed_onset_apex,
+    extract_flow_features,
+    select_composite_clips,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -37,6 +42,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="vgg_embeddings",
                 name="embed_face_crops",
+            ),
+            Node(
+                func=embed_onset_apex,
+                inputs=[
+                    "flow_crops",
+                    "face_boxes",
+                    "vgg16_weights",
+                    "run_environment",
+                    "params:feature_extraction",
+                    "composite_clips",
+                ],
+                outputs="onset_apex_embeddings",
+                name="embed_onset_apex",
             ),
             Node(
                 func=extract_flow_features,

@@ -9,7 +9,7 @@ Two signatures, one per family (see ``registry.py``):
 - scikit-learn: ``build(options, class_weight, seed) -> estimator`` (unfitted).
 
 A model may also augment its training samples (``augment(options, x, y)``):
-the flow baseline adds mirrored flow maps.
+the flow baseline and the onset-relative HybridMicroNet add mirrored samples.
 """
 
 from __future__ import annotations
@@ -41,6 +41,18 @@ def hybrid_micronet(options: dict[str, Any], shapes: Shapes, n_classes: int) -> 
         embedding_units=int(options["embedding_units"]),
         fusion_units=int(options["fusion_units"]),
         dropout=float(options["dropout"]),
+    )
+
+
+def onset_hybrid(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
+    """The default HybridMicroNet: its ``branches`` of the onset-relative inputs."""
+    return architectures.build_onset_hybrid(
+        {name: shapes[name] for name in options["branches"]},
+        n_classes,
+        filters=options["filters"],
+        embedding_units=int(options["embedding_units"]),
+        branch_filters=options["branch_filters"],
+        appearance_dropout=float(options["appearance_dropout"]),
     )
 
 
@@ -156,6 +168,32 @@ def flow_flips(
         return x_train, y_train
     channels = list(options["channels"])
     flipped = {k: flip_flow(v, channels) for k, v in x_train.items()}
+    return (
+        {k: np.concatenate([v, flipped[k]]) for k, v in x_train.items()},
+        np.concatenate([y_train, y_train]),
+    )
+
+
+def onset_flips(
+    options: dict[str, Any], x_train: dict[str, np.ndarray], y_train: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The training clips plus their mirror images (``flip_augment``).
+
+    Flow maps as :func:`flow_flips`, difference images reversed left-right;
+    the embedding difference cannot be mirrored without re-embedding, so the
+    mirrored sample repeats it (same label: expressions are symmetric classes).
+    """
+    if not options["flip_augment"]:
+        return x_train, y_train
+    channels = list(options["channels"])
+    flipped = {}
+    for name, value in x_train.items():
+        if name == architectures.FLOW_INPUT:
+            flipped[name] = flip_flow(value, channels)
+        elif name == architectures.IMAGE_DELTA_INPUT:
+            flipped[name] = value[:, :, ::-1].copy()
+        else:
+            flipped[name] = value
     return (
         {k: np.concatenate([v, flipped[k]]) for k, v in x_train.items()},
         np.concatenate([y_train, y_train]),

@@ -20,12 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.core.architectures import EMBEDDING_INPUT, FLOW_INPUT, IMAGE_INPUT
+from me_emotion.core.architectures import (
+    EMBEDDING_DELTA_INPUT,
+    EMBEDDING_INPUT,
+    FLOW_INPUT,
+    IMAGE_DELTA_INPUT,
+    IMAGE_INPUT,
+)
 from me_emotion.core.flow import FLOW_CHANNELS
 from me_emotion.core.vgg16 import seed_keras
 
 from .fitting import KerasTrainer, balanced_sample_weights, class_scores, fit_estimator
-from .inputs import ModelInputs
+from .inputs import ModelInputs, apex_minus_onset
 from .protocols import FINAL, Fold
 from .registry import ACTION_UNITS_INPUT, ModelSpec
 
@@ -66,7 +72,9 @@ def run_settings(
     image_size = int(inputs.images.shape[1]) if inputs.images.ndim == 3 else 0
     return {
         "settings": settings_label(image_size, str(inputs.embedding_weights)),
-        "image_size": str(image_size) if IMAGE_INPUT in spec.inputs else "-",
+        "image_size": str(image_size)
+        if {IMAGE_INPUT, IMAGE_DELTA_INPUT} & set(model_inputs(spec, options))
+        else "-",
         "epochs": str(options["epochs"]) if spec.family == "keras" else "-",
         "n_seeds": int(n_seeds),
     }
@@ -121,16 +129,23 @@ class ModelEvaluation:
         return self._trainer
 
 
+def model_inputs(spec: ModelSpec, options: dict[str, Any]) -> tuple[str, ...]:
+    """The inputs a model reads: ``spec.inputs``, or those of its ``branches``."""
+    if "branches" not in options:
+        return spec.inputs
+    return tuple(name for name in spec.inputs if name in options["branches"])
+
+
 def model_arrays(
     inputs: ModelInputs, spec: ModelSpec, index: np.ndarray, options: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """The arrays a model reads (``spec.inputs``) for the samples ``index``.
+    """The arrays a model reads (:func:`model_inputs`) for the samples ``index``.
 
     ``index`` holds rows of the model's level: frame samples, or clips.
     """
     clips = inputs.sample_clip[index] if spec.level == "frame" else index
     arrays = {}
-    for name in spec.inputs:
+    for name in model_inputs(spec, options):
         if name == IMAGE_INPUT:
             arrays[name] = inputs.images[index][..., None].astype(np.float32)
         elif name == EMBEDDING_INPUT:
@@ -140,6 +155,14 @@ def model_arrays(
             arrays[name] = inputs.flow[clips][..., channels]
         elif name == ACTION_UNITS_INPUT:
             arrays[name] = inputs.action_units[clips].astype(np.float32)
+        elif name == IMAGE_DELTA_INPUT:
+            arrays[name] = apex_minus_onset(
+                inputs.onset_image[clips], inputs.apex_image[clips]
+            )[..., None]
+        elif name == EMBEDDING_DELTA_INPUT:
+            arrays[name] = apex_minus_onset(
+                inputs.onset_embedding[clips], inputs.apex_embedding[clips]
+            )
     return arrays
 
 

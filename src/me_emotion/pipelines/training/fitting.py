@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
 
+from me_emotion.core.architectures import PROBABILITIES
 from me_emotion.core.vgg16 import dtype_policy, seed_keras
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def fit_standardisers(
         inputs_of: ``{layer name: input name}``, e.g. ``{"embedding_scale": "embedding"}``.
     """
     for layer_name, input_name in inputs_of.items():
+        if input_name not in x_train:  # a branch this variant leaves out
+            continue
         data = np.asarray(x_train[input_name], np.float64)
         axes = tuple(range(data.ndim - 1))
         layer = model.get_layer(layer_name)
@@ -75,9 +78,18 @@ class KerasTrainer:
     ):
         with dtype_policy(precision):
             self.model = build()
+        # a dict output (late fusion) trains each branch head on its own loss;
+        # ``probabilities``, their mean, is what predict returns
+        self._heads = (
+            [name for name in self.model.output if name != PROBABILITIES]
+            if isinstance(self.model.output, dict)
+            else None
+        )
         self.model.compile(
             optimizer=optimizer(),
-            loss="categorical_crossentropy",
+            loss="categorical_crossentropy"
+            if self._heads is None
+            else dict.fromkeys(self._heads, "categorical_crossentropy"),
             steps_per_execution=steps_per_execution,
         )
         self.model.optimizer.build(self.model.trainable_variables)
@@ -116,9 +128,14 @@ class KerasTrainer:
         fit_standardisers(self.model, x_train, self._standardisers)
         seed_keras(seed)  # the same shuffles whatever ran before
         callbacks, validation_data = [], None
+
+        def targets(y: np.ndarray) -> Any:
+            onehot = keras.utils.to_categorical(y, n_classes)
+            return onehot if self._heads is None else dict.fromkeys(self._heads, onehot)
+
         if validation is not None and len(validation[1]):
             x_val, y_val = validation
-            validation_data = (x_val, keras.utils.to_categorical(y_val, n_classes))
+            validation_data = (x_val, targets(y_val))
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
@@ -128,7 +145,7 @@ class KerasTrainer:
             )
         history = self.model.fit(
             x_train,
-            keras.utils.to_categorical(y_train, n_classes),
+            targets(y_train),
             sample_weight=sample_weight,
             epochs=int(settings["epochs"]),
             batch_size=int(settings["batch_size"]),
@@ -142,8 +159,13 @@ class KerasTrainer:
     def predict(self, x: dict[str, np.ndarray]) -> np.ndarray:
         """Class probabilities ``(n, K)`` float32."""
         if not len(next(iter(x.values()))):
-            return np.zeros((0, self.model.output_shape[-1]), np.float32)
-        return np.asarray(self.model.predict(x, batch_size=256, verbose=0), np.float32)
+            output = self.model.output
+            output = output[PROBABILITIES] if isinstance(output, dict) else output
+            return np.zeros((0, output.shape[-1]), np.float32)
+        predicted = self.model.predict(x, batch_size=256, verbose=0)
+        if isinstance(predicted, dict):
+            predicted = predicted[PROBABILITIES]
+        return np.asarray(predicted, np.float32)
 
 
 def fit_estimator(

@@ -8,7 +8,9 @@ and as plain arrays (stored as ``{namespace}.model_inputs``, an ``.npz``):
   branch's size (rebuilt from the crops with the feature stage's own
   augmentation, so ``aug_id`` k is the same variant the embedding saw);
 - **clips**: subject (the LOSO group), label, data source, the annotated Action
-  Units as a multi-hot vector, the onset->apex flow maps.
+  Units as a multi-hot vector, the onset->apex flow maps, and the VGG-16
+  embeddings and model images of the flow's onset and apex crops (the
+  onset-relative HybridMicroNet reads apex minus onset: :func:`apex_minus_onset`).
 
 Labels come either from the clip index's task label (``class_map: null``) or
 from its raw ``emotion`` through ``class_map``. The composite uses the first:
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from me_emotion.core.augmentation import image_settings, model_images
-from me_emotion.core.clip_frames import ClipFrames
+from me_emotion.core.clip_frames import ClipFrames, onset_apex_positions
 from me_emotion.core.flow import FLOW_CHANNELS
 from me_emotion.core.vgg16 import EMBEDDING_COLUMNS
 from me_emotion.progress import ProgressLog
@@ -66,6 +68,10 @@ class ModelInputs:
     action_units: np.ndarray  # (m, 64) uint8 multi-hot of ACTION_UNITS (annotated)
     flow: np.ndarray  # (m, grid, grid, 4) float32 u, v, magnitude, strain
     flow_frame: np.ndarray  # (m,) int64 the flow's end (apex) frame
+    onset_embedding: np.ndarray  # (m, 512) float32 VGG-16 of the flow's onset crop
+    apex_embedding: np.ndarray  # (m, 512) float32 VGG-16 of the flow's apex crop
+    onset_image: np.ndarray  # (m, size, size) uint8 model image of the onset crop
+    apex_image: np.ndarray  # (m, size, size) uint8 model image of the apex crop
     embedding_weights: np.ndarray  # () the VGG-16 weights of the embeddings
 
     @property
@@ -107,6 +113,15 @@ class ModelInputs:
                 "y": self.clip_y,
             }
         )
+
+
+def apex_minus_onset(onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
+    """``apex - onset`` as float32: the clip's change from its own onset frame.
+
+    Whatever both frames share (the person's face, lighting, a subject-constant
+    offset) cancels; uint8 images are widened first, so nothing wraps around.
+    """
+    return np.asarray(apex, np.float32) - np.asarray(onset, np.float32)
 
 
 def parse_classes(params: dict[str, Any]) -> tuple[list[str], dict[str, str] | None]:
@@ -196,13 +211,15 @@ def _load(
     return face_crops[partition]()
 
 
-def assemble_inputs(  # noqa: PLR0917 - the node's inputs, passed on as they come
+def assemble_inputs(  # noqa: PLR0913, PLR0917 - the node's inputs, passed on as they come
     clip_index: pd.DataFrame,
     vgg_embeddings: pd.DataFrame,
     flow_features: dict[str, np.ndarray],
     face_crops: dict[str, Callable[[], ClipFrames]],
     feature_params: dict[str, Any],
     params: dict[str, Any],
+    onset_apex_embeddings: dict[str, np.ndarray] | None = None,
+    flow_crops: dict[str, Callable[[], ClipFrames]] | None = None,
 ) -> ModelInputs:
     """Join embeddings, flow, AUs and labels of every usable clip; rebuild its images.
 
@@ -281,6 +298,14 @@ def assemble_inputs(  # noqa: PLR0917 - the node's inputs, passed on as they com
             images[aug_rows.index.to_numpy()] = built[aug_rows["position"].to_numpy()]
         progress.step()
 
+    onset_apex = _onset_apex(
+        clips["partition"].tolist(),
+        onset_apex_embeddings,
+        flow_crops,
+        feature_params,
+        image,
+        dataset,
+    )
     return ModelInputs(
         classes=np.array(classes),
         sample_clip=samples["partition"].map(row_of).to_numpy(np.int64),
@@ -303,12 +328,70 @@ def assemble_inputs(  # noqa: PLR0917 - the node's inputs, passed on as they com
         else np.zeros((0, len(ACTION_UNITS)), np.uint8),
         flow=np.ascontiguousarray(flow, dtype=np.float32),
         flow_frame=np.asarray(flow_features["flow_to"])[take].astype(np.int64),
+        **onset_apex,
         embedding_weights=np.array(
             "; ".join(sorted(set(samples["weights"].astype(str))))
             if "weights" in samples
             else "unknown"
         ),
     )
+
+
+def _onset_apex(  # noqa: PLR0913, PLR0917 - one clip list, its sources and settings
+    partitions: list[str],
+    embeddings: dict[str, np.ndarray] | None,
+    flow_crops: dict[str, Callable[[], ClipFrames]] | None,
+    feature_params: dict[str, Any],
+    image: dict[str, int],
+    dataset: str,
+) -> dict[str, np.ndarray]:
+    """Onset and apex embeddings (from ``onset_apex_embeddings``) and model images
+    (rebuilt from ``flow_crops``, untouched, at the image branch's size) per clip.
+
+    Without those inputs (older callers) the arrays are zeros, so apex minus
+    onset is 0 and the onset-relative model learns nothing from them.
+    """
+    m, size = len(partitions), int(image["size"])
+    width = (
+        np.asarray(embeddings["onset_embedding"]).shape[1]
+        if embeddings is not None
+        else len(EMBEDDING_COLUMNS)
+    )
+    out = {
+        "onset_embedding": np.zeros((m, width), np.float32),
+        "apex_embedding": np.zeros((m, width), np.float32),
+        "onset_image": np.zeros((m, size, size), np.uint8),
+        "apex_image": np.zeros((m, size, size), np.uint8),
+    }
+    if embeddings is not None:
+        rows = {str(p): i for i, p in enumerate(embeddings["partition"])}
+        missing = sorted(set(partitions) - set(rows))
+        if missing:
+            raise ValueError(
+                f"{dataset}: clips {missing[:5]} have no onset/apex embeddings "
+                "(onset_apex_embeddings); re-run the feature_extraction pipeline"
+            )
+        take = [rows[p] for p in partitions]
+        out["onset_embedding"] = np.asarray(embeddings["onset_embedding"])[take]
+        out["apex_embedding"] = np.asarray(embeddings["apex_embedding"])[take]
+    if flow_crops is not None:
+        for i, partition in enumerate(partitions):
+            if partition not in flow_crops:
+                raise KeyError(
+                    f"{dataset}: clip {partition} has no flow crops; re-run the "
+                    "face_detection nodes"
+                )
+            crops = flow_crops[partition]()
+            start, apex = onset_apex_positions(crops)
+            pair = model_images(
+                crops.frames[[start, apex]],
+                partition,
+                0,
+                feature_params["augmentation"],
+                image,
+            )
+            out["onset_image"][i], out["apex_image"][i] = pair
+    return out
 
 
 def join_inputs(parts: dict[str, ModelInputs]) -> ModelInputs:
@@ -375,5 +458,9 @@ def join_inputs(parts: dict[str, ModelInputs]) -> ModelInputs:
         action_units=cat("action_units"),
         flow=cat("flow"),
         flow_frame=cat("flow_frame"),
+        onset_embedding=cat("onset_embedding"),
+        apex_embedding=cat("apex_embedding"),
+        onset_image=cat("onset_image"),
+        apex_image=cat("apex_image"),
         embedding_weights=np.array("; ".join(weights)),
     )

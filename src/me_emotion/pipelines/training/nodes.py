@@ -56,13 +56,15 @@ GROUP_COLUMNS = [
 ]
 
 
-def assemble_model_inputs(  # noqa: PLR0917 - a Kedro node: inputs come positionally
+def assemble_model_inputs(  # noqa: PLR0913, PLR0917 - a Kedro node: inputs come positionally
     clip_index: pd.DataFrame,
     vgg_embeddings: pd.DataFrame,
     flow_features: dict[str, np.ndarray],
     face_crops: dict[str, Callable[[], ClipFrames]],
     feature_params: dict[str, Any],
     params: dict[str, Any],
+    onset_apex_embeddings: dict[str, np.ndarray] | None = None,
+    flow_crops: dict[str, Callable[[], ClipFrames]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Every model's inputs for one dataset as plain arrays.
 
@@ -75,12 +77,21 @@ def assemble_model_inputs(  # noqa: PLR0917 - a Kedro node: inputs come position
         feature_params: ``params:<namespace>.feature_extraction`` (augmentation,
             image), so ``aug_id`` k is the embeddings' variant k.
         params: ``params:<namespace>.training``.
+        onset_apex_embeddings: per-clip VGG-16 of the flow's onset and apex crops.
+        flow_crops: the flow's onset and apex crops, for their model images.
 
     Returns:
         The arrays of a :class:`ModelInputs`.
     """
     inputs = assemble_inputs(
-        clip_index, vgg_embeddings, flow_features, face_crops, feature_params, params
+        clip_index,
+        vgg_embeddings,
+        flow_features,
+        face_crops,
+        feature_params,
+        params,
+        onset_apex_embeddings,
+        flow_crops,
     )
     return inputs.to_arrays()
 

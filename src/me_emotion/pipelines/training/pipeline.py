@@ -83,6 +83,8 @@ def assemble_pipeline() -> Pipeline:
                     "face_crops",
                     "params:feature_extraction",
                     "params:training",
+                    "onset_apex_embeddings",
+                    "flow_crops",
                 ],
                 outputs="model_inputs",
                 name="assemble_model_inputs",
@@ -139,7 +141,13 @@ def create_composite_pipeline(
                 "clip_index": f"composite.labelled_clip_index_{dataset}",
                 **{
                     name: f"{dataset}.{name}"
-                    for name in ("vgg_embeddings", "flow_features", "face_crops")
+                    for name in (
+                        "vgg_embeddings",
+                        "flow_features",
+                        "face_crops",
+                        "onset_apex_embeddings",
+                        "flow_crops",
+                    )
                 },
             },
             parameters={

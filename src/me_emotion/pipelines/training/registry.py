@@ -2,7 +2,8 @@
 
 | model | input | family |
 |---|---|---|
-| ``hybrid_micronet`` | face image + VGG-16 embedding (per frame) | Keras, the method |
+| ``hybrid_micronet`` | apex-minus-onset face image + VGG-16 embedding, onset->apex flow (per clip) | Keras, the method on identity-normalised inputs, late fusion (default) |
+| ``hybrid_micronet_paper`` | face image + VGG-16 embedding (per frame) | Keras, the method as published |
 | ``cnn`` | face image (per frame) | Keras, Table 3 baseline |
 | ``ann`` | VGG-16 embedding (per frame) | Keras MLP, Table 3 baseline |
 | ``flow_cnn`` | onset->apex flow maps (per clip) | Keras, STSTNet-like field baseline |
@@ -25,14 +26,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from me_emotion.core.architectures import EMBEDDING_INPUT, FLOW_INPUT, IMAGE_INPUT
+from me_emotion.core.architectures import (
+    EMBEDDING_DELTA_INPUT,
+    EMBEDDING_INPUT,
+    FLOW_INPUT,
+    IMAGE_DELTA_INPUT,
+    IMAGE_INPUT,
+    ONSET_BRANCHES,
+)
 from me_emotion.core.flow import FLOW_CHANNELS
 from me_emotion.parameters import NUMBER, OPTIONAL_INT, Choice, ListOf
 
 from . import builders
 
 ACTION_UNITS_INPUT = "action_units"  # the clip's annotated AUs, per frame sample
-INPUTS = (IMAGE_INPUT, EMBEDDING_INPUT, FLOW_INPUT, ACTION_UNITS_INPUT)
+INPUTS = (
+    IMAGE_INPUT,
+    EMBEDDING_INPUT,
+    FLOW_INPUT,
+    ACTION_UNITS_INPUT,
+    IMAGE_DELTA_INPUT,
+    EMBEDDING_DELTA_INPUT,
+)
 FAMILIES = ("keras", "sklearn")
 LEVELS = ("frame", "clip")
 
@@ -50,7 +65,8 @@ class ModelSpec:
         level: ``frame`` (one sample per frame x ``aug_id``) or ``clip``.
         inputs: the ``ModelInputs`` arrays it reads, by name (``INPUTS``): a
             Keras model's named inputs; a scikit-learn model's ``X`` is their
-            columns side by side, in this order.
+            columns side by side, in this order. A model whose block has
+            ``branches`` reads only those of them.
         build: the builder (``builders.py``), a function of the model's block.
         parameters: the schema of ``training.models.<name>``
             (``me_emotion.parameters`` specs), checked once at startup.
@@ -88,7 +104,29 @@ class ModelSpec:
 
 
 MODELS: dict[str, ModelSpec] = {
+    # the default: the method's branches on inputs relative to the clip's own
+    # onset frame, plus the flow branch; variants by `branches` (docs/models.md)
     "hybrid_micronet": ModelSpec(
+        "keras",
+        "clip",
+        ONSET_BRANCHES,
+        builders.onset_hybrid,
+        {
+            "branches": ListOf(Choice(*ONSET_BRANCHES)),
+            "filters": ListOf(int),
+            "embedding_units": int,
+            "appearance_dropout": NUMBER,
+            "channels": ListOf(Choice(*FLOW_CHANNELS)),
+            "branch_filters": ListOf(int),
+            "flip_augment": bool,
+            **_KERAS_TRAINING,
+        },
+        augment=builders.onset_flips,
+        optimizer=builders.adam,
+        standardisers={f"{name}_scale": name for name in ONSET_BRANCHES},
+    ),
+    # the method as published: one sample per frame, identity and expression mixed
+    "hybrid_micronet_paper": ModelSpec(
         "keras",
         "frame",
         (IMAGE_INPUT, EMBEDDING_INPUT),
