@@ -12,6 +12,7 @@ from me_emotion.core.architectures import (
     build_cnn,
     build_flow_cnn,
     build_hybrid_micronet,
+    build_onset_hybrid,
     residual_attention_block,
 )
 
@@ -162,3 +163,54 @@ def test_keras_baseline_learns_a_separable_toy_set_instead_of_one_class(build):
     predicted = predicted.argmax(axis=1)
     assert len(np.unique(predicted)) == 3, np.bincount(predicted, minlength=3)
     assert (predicted == y_test).mean() >= 0.8
+
+
+def _onset_shapes() -> dict[str, tuple[int, ...]]:
+    return {"image_delta": (32, 32, 1), "embedding_delta": (8,), "flow": (9, 9, 2)}
+
+
+@pytest.mark.parametrize(
+    "branches",
+    [("image_delta", "embedding_delta", "flow"), ("image_delta", "embedding_delta")],
+)
+def test_onset_hybrid_builds_and_trains_one_step_on_tiny_arrays(branches, tmp_path):
+    """Late fusion: one head per branch, ``probabilities`` their mean; one step
+    of training changes the weights; the saved model reloads in safe mode."""
+    shapes = {name: _onset_shapes()[name] for name in branches}
+    model = build_onset_hybrid(shapes, 3, filters=(4, 8), embedding_units=4)
+    assert input_shapes(model) == {name: (None, *shapes[name]) for name in branches}
+    heads = [f"{name}_probabilities" for name in branches]
+    assert sorted(model.output) == sorted(["probabilities", *heads])
+    rng = np.random.default_rng(0)
+    x = {
+        name: rng.normal(0, 1, (6, *shapes[name])).astype(np.float32) for name in shapes
+    }
+    y = keras.utils.to_categorical(np.arange(6) % 3, 3)
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=dict.fromkeys(heads, "categorical_crossentropy"),
+    )
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, dict.fromkeys(heads, y), epochs=1, batch_size=6, verbose=0)
+    assert any(
+        not np.allclose(a, b) for a, b in zip(before, model.get_weights(), strict=True)
+    )
+    out = model.predict(x, verbose=0)
+    np.testing.assert_allclose(
+        out["probabilities"], np.mean([out[h] for h in heads], axis=0), atol=1e-6
+    )
+    np.testing.assert_allclose(out["probabilities"].sum(axis=1), 1.0, atol=1e-5)
+    dataset = TensorFlowModelDataset(filepath=str(tmp_path / "onset.keras"))
+    dataset.save(model)
+    np.testing.assert_allclose(
+        dataset.load().predict(x, verbose=0)["probabilities"],
+        out["probabilities"],
+        atol=1e-6,
+    )
+
+
+def test_onset_hybrid_refuses_unknown_or_no_branches():
+    with pytest.raises(ValueError, match="at least one of"):
+        build_onset_hybrid({}, 3)
+    with pytest.raises(ValueError, match="at least one of"):
+        build_onset_hybrid({"image": (32, 32, 1)}, 3)

@@ -70,7 +70,7 @@ def make_inputs(
     onset_embedding = rng.normal(0, 1, (m, embedding_size)).astype(np.float32)
     apex_embedding = onset_embedding.copy()
     apex_embedding[np.arange(m), clip_y % embedding_size] += 3.0
-    onset_image = rng.integers(60, 190, (m, image_size, image_size), dtype=np.uint8)
+    onset_image = rng.integers(60, 150, (m, image_size, image_size), dtype=np.uint8)
     apex_image = onset_image.copy()
     apex_image[:, : image_size // 2] += (clip_y[:, None, None] * 20).astype(np.uint8)
     return ModelInputs(

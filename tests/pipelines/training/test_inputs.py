@@ -9,15 +9,18 @@ import pytest
 from me_emotion.core.augmentation import model_images
 from me_emotion.core.clip_frames import ClipFrames
 from me_emotion.core.vgg16 import EMBEDDING_COLUMNS
+from me_emotion.pipelines.training.evaluation import model_arrays
 from me_emotion.pipelines.training.inputs import (
     ACTION_UNITS,
     ModelInputs,
+    apex_minus_onset,
     check_every_class_has_clips,
     join_inputs,
     multi_hot,
     parse_classes,
 )
 from me_emotion.pipelines.training.nodes import assemble_model_inputs, join_datasets
+from me_emotion.pipelines.training.registry import MODELS
 
 from .conftest import make_inputs
 
@@ -225,3 +228,61 @@ def test_join_refuses_mismatched_parts():
         join_inputs(
             {"casme2": make_inputs(image_size=32), "samm": make_inputs(image_size=48)}
         )
+
+
+def test_apex_minus_onset_cancels_a_subject_constant_offset_by_hand():
+    """Hand-made: the same offset on every frame of a clip leaves apex - onset as is."""
+    onset = np.array([[1.0, 2.0, 0.0]], np.float32)
+    apex = np.array([[1.5, 2.0, -1.0]], np.float32)
+    offset = np.array([10.0, -3.0, 7.25], np.float32)  # the person, say
+    expected = np.array([[0.5, 0.0, -1.0]], np.float32)
+    np.testing.assert_array_equal(apex_minus_onset(onset, apex), expected)
+    np.testing.assert_array_equal(
+        apex_minus_onset(onset + offset, apex + offset), expected
+    )
+    # uint8 images: widened before subtracting, so a darker apex is negative, not 255
+    onset_image = np.array([[[100, 50], [7, 200]]], np.uint8)
+    apex_image = np.array([[[101, 40], [7, 200]]], np.uint8)
+    brighter = np.array([[[20, 20], [20, 20]]], np.uint8)  # a lighter-skinned subject
+    image_delta = np.array([[[1.0, -10.0], [0.0, 0.0]]], np.float32)
+    np.testing.assert_array_equal(
+        apex_minus_onset(onset_image, apex_image), image_delta
+    )
+    np.testing.assert_array_equal(
+        apex_minus_onset(onset_image + brighter, apex_image + brighter), image_delta
+    )
+
+
+def test_the_default_hybrid_reads_the_same_arrays_whatever_a_subject_adds():
+    """Through the model's inputs: one subject's clips shifted by one constant
+    (embedding and image) give the onset-relative model identical arrays."""
+    inputs = make_inputs()
+    spec = MODELS["hybrid_micronet"]
+    options = {"branches": ["image_delta", "embedding_delta"]}
+    clips = np.arange(len(inputs.clip_y))
+    before = model_arrays(inputs, spec, clips, options)
+    assert set(before) == {"image_delta", "embedding_delta"}
+    subject = inputs.clip_subject == "s1"
+    shift = np.linspace(-2.0, 5.0, inputs.onset_embedding.shape[1]).astype(np.float32)
+    shifted = ModelInputs(
+        **{
+            **vars(inputs),
+            "onset_embedding": np.where(
+                subject[:, None], inputs.onset_embedding + shift, inputs.onset_embedding
+            ),
+            "apex_embedding": np.where(
+                subject[:, None], inputs.apex_embedding + shift, inputs.apex_embedding
+            ),
+            # the fixture's images stay below 210, so + 45 does not saturate
+            "onset_image": np.where(
+                subject[:, None, None], inputs.onset_image + 45, inputs.onset_image
+            ).astype(np.uint8),
+            "apex_image": np.where(
+                subject[:, None, None], inputs.apex_image + 45, inputs.apex_image
+            ).astype(np.uint8),
+        }
+    )
+    after = model_arrays(shifted, spec, clips, options)
+    assert not np.array_equal(shifted.onset_embedding, inputs.onset_embedding)
+    for name, value in before.items():
+        np.testing.assert_allclose(after[name], value, atol=1e-5)

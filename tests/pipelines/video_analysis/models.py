@@ -51,18 +51,20 @@ def write_tiny_models(
     for namespace, classes in CLASSES.items():
         folder = project / "data" / "06_models" / namespace
         folder.mkdir(parents=True, exist_ok=True)
-        hybrid = architectures.build_hybrid_micronet(
-            image_size,
+        hybrid = architectures.build_onset_hybrid(  # conf/base's branches and channels
+            {
+                architectures.IMAGE_DELTA_INPUT: (image_size, image_size, 1),
+                architectures.EMBEDDING_DELTA_INPUT: (512,),
+                architectures.FLOW_INPUT: (grid, grid, 2),
+            },
             len(classes),
-            embedding_size=512,
             filters=[2, 2, 2],
             embedding_units=4,
-            fusion_units=4,
-            dropout=0.0,
+            branch_filters=[1, 2, 3],
         )
         hybrid.save(folder / "hybrid_micronet.keras")
         flow = architectures.build_flow_cnn(
-            8, 2, len(classes), branch_filters=[1, 2, 3]
+            grid, 2, len(classes), branch_filters=[1, 2, 3]
         )
         flow.save(folder / "flow_cnn.keras")
         reporting = project / "data" / "08_reporting" / namespace

@@ -32,8 +32,8 @@ from .recognition import (
     RECOGNITION_MODELS,
     check_classes,
     flow_probabilities,
-    hybrid_probabilities,
     interval_flow_maps,
+    onset_hybrid_probabilities,
 )
 from .spotting import (
     SCALES,
@@ -660,23 +660,25 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
         model_name = chosen[namespace]
         model = models[namespace][model_name]
         check_classes(model, classes, namespace)
+        flow_key = json.dumps(features["flow"], sort_keys=True, default=str)
+        if flow_key not in flow_maps and len(keys):
+            flow_maps[flow_key] = interval_flow_maps(
+                interval_crops["onset"], interval_crops["apex"], features["flow"]
+            )
         if model_name == "hybrid_micronet":
-            probabilities = hybrid_probabilities(
+            probabilities = onset_hybrid_probabilities(
                 model,
-                interval_crops["frames"],
+                interval_crops["onset"],
+                interval_crops["apex"],
                 training,
                 features,
                 weights[namespace],
                 resolve_precision(
                     features["precision"], run_environment["cpu"]["flags"]
                 ),
+                maps=flow_maps.get(flow_key),
             )
         else:
-            flow_key = json.dumps(features["flow"], sort_keys=True, default=str)
-            if flow_key not in flow_maps and len(keys):
-                flow_maps[flow_key] = interval_flow_maps(
-                    interval_crops["onset"], interval_crops["apex"], features["flow"]
-                )
             probabilities = flow_probabilities(
                 model,
                 interval_crops["onset"],

@@ -1,12 +1,14 @@
 """Classify spotted intervals with a trained CASME-II or SAMM model.
 
 The models see exactly what they saw in training, built with the training
-and feature stages' own functions: HybridMicroNet a frame's VGG-16 embedding
-(``feature_extraction.vgg16``, the namespace's weights and precision) plus
-the small model image (``augmentation.model_images`` at
-``training.image``), its interval probability the mean over the interval's
-frames as ``training.pool_predictions`` does for clips; the flow CNN the
-onset->apex flow maps (``feature_extraction.flow.flow_features``). The crops
+and feature stages' own functions: HybridMicroNet (the default, per clip) the
+apex-minus-onset VGG-16 embedding (``feature_extraction.vgg16``, the
+namespace's weights and precision), the apex-minus-onset small model image
+(``augmentation.model_images`` at ``training.image``) and the onset->apex
+flow maps, as its ``branches`` say; the flow CNN the onset->apex flow maps
+(``feature_extraction.flow.flow_features``). :func:`hybrid_probabilities`
+keeps the single-frame model's path (``hybrid_micronet_paper``: the mean
+over an interval's frames, as ``training.pool_predictions`` does for clips). The crops
 are 256x256 CLAHE face crops, as in training.
 """
 
@@ -87,6 +89,63 @@ def hybrid_probabilities(  # noqa: PLR0913, PLR0917 - the namespace's model, wei
     return np.asarray(probabilities, np.float32).reshape(n, per, -1).mean(axis=1)
 
 
+def onset_hybrid_probabilities(  # noqa: PLR0913, PLR0917 - the namespace's model, crops and settings
+    model: Any,
+    onsets: np.ndarray,
+    apexes: np.ndarray,
+    training: dict[str, Any],
+    features: dict[str, Any],
+    vgg16_weights: Vgg16Weights,
+    precision: str,
+    *,
+    maps: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(n, K)`` probabilities of the default HybridMicroNet from each interval's
+    onset and apex crops ``(n, S, S)``: apex minus onset, as in training."""
+    options = training["models"]["hybrid_micronet"]
+    if len(onsets) == 0:
+        return np.zeros((0, output_width(model)), np.float32)
+    identity = {**features["augmentation"], "variants": 0}
+    x: dict[str, np.ndarray] = {}
+    branches = list(options["branches"])
+    if architectures.EMBEDDING_DELTA_INPUT in branches:
+        vgg = _vgg16(vgg16_weights, precision, features)
+        onset, apex = (
+            embed(
+                vgg,
+                model_images(crops, "video", 0, identity, features["image"]),
+                int(features["batch_size"]),
+                resolve_execution(features["execution"]),
+            )
+            for crops in (onsets, apexes)
+        )
+        x[architectures.EMBEDDING_DELTA_INPUT] = apex - onset
+    if architectures.IMAGE_DELTA_INPUT in branches:
+        size = image_settings(training, features)
+        onset, apex = (
+            model_images(crops, "video", 0, identity, size).astype(np.float32)
+            for crops in (onsets, apexes)
+        )
+        x[architectures.IMAGE_DELTA_INPUT] = (apex - onset)[..., None]
+    if architectures.FLOW_INPUT in branches:
+        if maps is None:
+            maps = interval_flow_maps(onsets, apexes, features["flow"])
+        channels = [FLOW_CHANNELS.index(c) for c in options["channels"]]
+        x[architectures.FLOW_INPUT] = maps[..., channels]
+    predicted = model.predict(x, batch_size=256, verbose=0)
+    if isinstance(predicted, dict):
+        predicted = predicted[architectures.PROBABILITIES]
+    return np.asarray(predicted, np.float32)
+
+
+def output_width(model: Any) -> int:
+    """Classes of a model's output (``probabilities`` of a late-fusion dict output)."""
+    output = model.output
+    if isinstance(output, dict):
+        output = output[architectures.PROBABILITIES]
+    return int(output.shape[-1])
+
+
 def interval_flow_maps(
     onsets: np.ndarray, apexes: np.ndarray, flow: dict[str, Any]
 ) -> np.ndarray:
@@ -125,7 +184,7 @@ def flow_probabilities(
 
 def check_classes(model: Any, classes: list[str], namespace: str) -> None:
     """Raise when the model's output width differs from ``training.classes``."""
-    width = int(model.output_shape[-1])
+    width = output_width(model)
     if width != len(classes):
         raise ValueError(
             f"{namespace} model has {width} outputs but {namespace}.training.classes "
