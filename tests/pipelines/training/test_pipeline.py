@@ -172,7 +172,12 @@ def _check_a_list_decides_the_composite(project, params) -> None:
     features = [
         f"{d}.{n}"
         for d in ("casme2", "samm")
-        for n in ("select_composite_clips", "embed_face_crops", "extract_flow_features")
+        for n in (
+            "select_composite_clips",
+            "embed_face_crops",
+            "embed_onset_apex",
+            "extract_flow_features",
+        )
     ]
     run_pipeline(project, "__default__", extra_params=params, node_names=features)
     run_pipeline(
