@@ -209,6 +209,30 @@ def test_onset_hybrid_builds_and_trains_one_step_on_tiny_arrays(branches, tmp_pa
     )
 
 
+def test_onset_hybrid_fusion_weights_weigh_the_heads():
+    """Weights 1, 0, 3 -> 0.25 x image head + 0.75 x flow head, embedding ignored."""
+    model = build_onset_hybrid(
+        _onset_shapes(),
+        3,
+        filters=(4, 8),
+        embedding_units=4,
+        fusion_weights={"image_delta": 1.0, "embedding_delta": 0.0, "flow": 3.0},
+    )
+    rng = np.random.default_rng(1)
+    x = {
+        k: rng.normal(0, 1, (4, *v)).astype(np.float32)
+        for k, v in _onset_shapes().items()
+    }
+    out = model.predict(x, verbose=0)
+    np.testing.assert_allclose(
+        out["probabilities"],
+        0.25 * out["image_delta_probabilities"] + 0.75 * out["flow_probabilities"],
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="non-negative"):
+        build_onset_hybrid(_onset_shapes(), 3, fusion_weights={"flow": -1.0})
+
+
 def test_onset_hybrid_refuses_unknown_or_no_branches():
     with pytest.raises(ValueError, match="at least one of"):
         build_onset_hybrid({}, 3)

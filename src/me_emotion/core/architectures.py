@@ -312,6 +312,7 @@ def build_onset_hybrid(  # noqa: PLR0913 - the variant's hyper-parameters
     embedding_units: int = 64,
     branch_filters: Sequence[int] = (3, 5, 8),
     appearance_dropout: float = 0.5,
+    fusion_weights: dict[str, float] | None = None,
 ) -> keras.Model:
     """HybridMicroNet on identity-normalised clip inputs, with late fusion.
 
@@ -327,9 +328,11 @@ def build_onset_hybrid(  # noqa: PLR0913 - the variant's hyper-parameters
 
     Each branch ends in its own softmax (output ``<input>_probabilities``),
     trained with its own loss, so no branch can take over the others'
-    training signal; the model's output ``probabilities`` is their mean
-    (late fusion). The appearance branches (image, embedding) get
-    ``appearance_dropout`` before their softmax.
+    training signal; the model's output ``probabilities`` is their weighted
+    mean (late fusion) with ``fusion_weights`` per branch (None: equal),
+    normalised to sum 1. The weights change no head's training (each head has
+    its own loss), only how the heads are combined. The appearance branches
+    (image, embedding) get ``appearance_dropout`` before their softmax.
 
     Returns:
         Uncompiled model with a dict output: ``probabilities`` (what every
@@ -364,10 +367,21 @@ def build_onset_hybrid(  # noqa: PLR0913 - the variant's hyper-parameters
         heads[f"{name}_{PROBABILITIES}"] = layers.Activation(
             "softmax", dtype="float32", name=f"{name}_{PROBABILITIES}"
         )(x)
-    branch_outputs = list(heads.values())
+    weights = {name: 1.0 for name in inputs} | dict(fusion_weights or {})
+    total = sum(float(weights[name]) for name in inputs)
+    if total <= 0 or any(float(weights[name]) < 0 for name in inputs):
+        raise ValueError(
+            f"fusion_weights {fusion_weights}: non-negative, some branch above 0"
+        )
+    weighted = [
+        layers.Rescaling(
+            float(weights[name]) / total, dtype="float32", name=f"{name}_weight"
+        )(heads[f"{name}_{PROBABILITIES}"])
+        for name in inputs
+    ]
     fused = (
-        layers.Average(dtype="float32", name=PROBABILITIES)(branch_outputs)
-        if len(branch_outputs) > 1
-        else layers.Identity(dtype="float32", name=PROBABILITIES)(branch_outputs[0])
+        layers.Add(dtype="float32", name=PROBABILITIES)(weighted)
+        if len(weighted) > 1
+        else layers.Identity(dtype="float32", name=PROBABILITIES)(weighted[0])
     )
     return keras.Model(inputs, {PROBABILITIES: fused, **heads}, name="onset_hybrid")

@@ -105,6 +105,7 @@ TINY_MODELS = {
         "filters": [4, 8],
         "embedding_units": 8,
         "appearance_dropout": 0.5,
+        "fusion_weights": {"image_delta": 1.0, "embedding_delta": 1.0, "flow": 1.0},
         "channels": ["u", "v"],
         "branch_filters": [2, 3],
         "flip_augment": True,

@@ -53,6 +53,7 @@ def onset_hybrid(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any
         embedding_units=int(options["embedding_units"]),
         branch_filters=options["branch_filters"],
         appearance_dropout=float(options["appearance_dropout"]),
+        fusion_weights={k: float(v) for k, v in options["fusion_weights"].items()},
     )
 
 

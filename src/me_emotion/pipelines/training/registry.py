@@ -116,6 +116,7 @@ MODELS: dict[str, ModelSpec] = {
             "filters": ListOf(int),
             "embedding_units": int,
             "appearance_dropout": NUMBER,
+            "fusion_weights": {name: NUMBER for name in ONSET_BRANCHES},
             "channels": ListOf(Choice(*FLOW_CHANNELS)),
             "branch_filters": ListOf(int),
             "flip_augment": bool,
