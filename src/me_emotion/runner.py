@@ -7,8 +7,9 @@ runs the pipeline like ``SequentialRunner``, except that before each node it
 computes a *signature* of everything the node reads -- parameter values, the
 content of its input files (a sealed partition folder by its per-clip
 fingerprints, a raw release folder by its files' names, sizes and times), the
-node's code (``code_fingerprint``: its function's source file, through
-partials, wrappers and bound methods, and the values bound) -- and skips the node when the signature and the
+node's code (``code_fingerprint``: its function's module and the project
+modules that imports, see ``me_emotion.code_closure``, through partials,
+wrappers and bound methods, and the values bound) -- and skips the node when the signature and the
 fingerprints of its outputs are those recorded after its last successful run
 (``data/09_run_stamps/<node>.json``). Nodes run in dependency order, so a
 node whose input was just rewritten sees the new content. An in-memory
@@ -63,6 +64,7 @@ from kedro.pipeline.node import Node
 from kedro.runner import AbstractRunner, SequentialRunner
 from kedro.runner.task import Task
 
+from me_emotion.code_closure import closure_digest
 from me_emotion.datasets.sealed_partitions import SEAL_FILE
 from me_emotion.fingerprint import fingerprint
 from me_emotion.prefetch import worker_count
@@ -224,6 +226,10 @@ def _source_digest(func: Any) -> str:
             f"{getattr(func, '__module__', '?')}); give the node a function "
             "defined in a module of the project"
         )
+    module = getattr(func, "__module__", None) or ""
+    if module.split(".")[0] == __package__:
+        # the project modules it imports count too: an edit in core/ re-runs it
+        return closure_digest(module)
     return _file_digest(Path(source))
 
 
