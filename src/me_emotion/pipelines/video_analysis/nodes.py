@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
@@ -65,6 +68,7 @@ INDEX_COLUMNS = [
 ]
 REJECT_COLUMNS = ["video", "path", "reason"]
 INTERVAL_KEYS = ["video", "interval"]
+SIGNAL_BATCH = 64  # frame triples in flight on the thread pool
 
 
 # ---- face tracks ---------------------------------------------------------------------
@@ -269,6 +273,21 @@ def signal_of_video(
     settle = frames_for(params["settle_s"], fps)
     max_head_px = float(params["max_head_motion"]) * size
     run = 0  # consecutive frames with a face so far
+    # Optical flow on the cores this process may use (OpenCV releases the GIL);
+    # each value depends on its own three crops only, so the signal is the same.
+    pool = ThreadPoolExecutor(max(1, min(len(os.sched_getaffinity(0)), 4)))
+    pending: deque = deque()  # (scale, center, future), oldest first
+
+    def contrast(before: np.ndarray, center: np.ndarray, after: np.ndarray) -> float:
+        return motion_contrast(
+            center, before, after, slices, reference, max_head_px=max_head_px
+        )
+
+    def collect(leave: int) -> None:
+        while len(pending) > leave:
+            scale, center, future = pending.popleft()
+            values[scale][center] = future.result()
+
     for index, _, frame in source.frames():
         run = run + 1 if index in boxes else 0
         frames[index] = frame
@@ -284,9 +303,10 @@ def signal_of_video(
             ]
             if any(p is None for p in parts):
                 continue
-            values[scale][center] = motion_contrast(
-                parts[1], parts[0], parts[2], slices, reference, max_head_px=max_head_px
-            )
+            pending.append((scale, center, pool.submit(contrast, *parts)))
+        collect(SIGNAL_BATCH)  # decoding goes on while the pool works
+    collect(0)
+    pool.shutdown()
     return pd.DataFrame(
         {
             "video": source.name,
