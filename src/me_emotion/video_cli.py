@@ -79,7 +79,10 @@ outputs (in DIR):
   rejects.csv            files that could not be analysed, with the reason
                          (also printed on stderr)
   spotting_metrics.csv   precision / recall / F1 against <stem>.ground_truth.csv
-                         sidecars (empty when there are none)
+                         sidecars (empty when there are none); recognition F1
+                         over all true micro-expressions on the spotted
+                         intervals (misses wrong) and on the true intervals
+  truth_intervals.csv    the true micro intervals, labelled as spotted ones are
   timelines/<video>.json plotly timeline per video (spotting signal,
                          threshold, intervals coloured by label)
   face_tracks.parquet    per frame: face found or not (and why), face box
