@@ -28,7 +28,10 @@ save. Stages, each a share of the total:
   ``extract_interval_crops``, ``classify_intervals`` (what they do inside,
   VGG-16 set-up included, counts for them);
 - model loading: loading the trained models' datasets (``*keras_model*``,
-  ``*vgg16_weights*``, ``*trained_models*``);
+  ``*vgg16_weights*``, ``*trained_models*``); the Keras models the video
+  stage uses are read by ``classify_intervals`` itself (the
+  ``video.recognition_models`` loaders read only the chosen ones), so their
+  reading counts for recognition;
 - agreement/report: ``describe_model_sources``, ``measure_agreement``,
   ``summarise_videos``, ``evaluate_spotting``, ``draw_timelines``,
   ``render_video_report``;
