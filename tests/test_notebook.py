@@ -30,6 +30,11 @@ SHRINK = {
                     "epochs": 1,
                     "filters": [4, 8, 8],
                     "embedding_units": 8,
+                },
+                "hybrid_micronet_paper": {
+                    "epochs": 1,
+                    "filters": [4, 8, 8],
+                    "embedding_units": 8,
                     "fusion_units": 8,
                 },
                 "cnn": {"epochs": 1, "filters": [4, 8, 8]},
