@@ -226,8 +226,21 @@ def trained_project(
     trained_run: TrainedRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """A copy of the trained project (files and times as they were); the working
-    directory is its root. Its clip indexes still name the shared project's frames."""
-    project = shutil.copytree(trained_run.path, tmp_path / "trained", symlinks=True)
+    directory is its root. Its clip indexes still name the shared project's
+    frames, and its releases are hard links: never change a file under 01_raw."""
+    source = trained_run.path
+    raw = source / "data" / "01_raw"
+
+    def copy_file(src: str, dst: str) -> None:
+        # the releases (half the size) are only read: hard links, same inode and time
+        if Path(src).is_relative_to(raw):
+            os.link(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
+    project = shutil.copytree(
+        source, tmp_path / "trained", symlinks=True, copy_function=copy_file
+    )
     monkeypatch.chdir(project)
     return project
 
