@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Fetch real face photographs from Debian packages into data/01_raw/face_photos/
-# for the synthetic demo releases (issue 21 item 1). No root needed:
-# `apt-get download` + `dpkg-deb -x` into a temporary folder, then only the
-# chosen files are copied, each checked against its sha256.
-# Candidate list (not yet read by the pipeline): docs/synthetic_photo_candidates.md
+# Re-derive the face photographs shipped in src/me_emotion/datasets/face_photos/
+# (the synthetic demo's subjects) from their Debian packages: downloads the
+# originals into data/01_raw/face_photos/ (or $1), each checked against the
+# `original_sha256` of face_photos/manifest.json. No root needed:
+# `apt-get download` + `dpkg-deb -x` into a temporary folder (about 80 MB of
+# packages), then only the chosen files are copied. Eight files ship as they
+# are; barkla and mendeleev ship downscaled / cropped as the manifest's
+# `processing` says. Sources and licences: docs/synthetic.md, "Photographs".
 set -euo pipefail
 dest="${1:-data/01_raw/face_photos}"
 for tool in apt-get dpkg-deb sha256sum; do
@@ -17,8 +20,9 @@ photos="
 python-xraylarch-doc|usr/share/doc/python-xraylarch-doc/examples/xraytable/images/Charles_Barkla.jpg|barkla.jpg|8f1b429c8826d367b8ce9fefe4c19ea007a978de6f1923648655c30262b34804
 python-xraylarch-doc|usr/share/doc/python-xraylarch-doc/examples/xraytable/images/Henry_Moseley.jpg|moseley.jpg|9bea430f4853700ce091f2102087a774ed7f2a0543137db54a1bcb7ad6d1b9a6
 python-xraylarch-doc|usr/share/doc/python-xraylarch-doc/examples/xraytable/images/Marie_Curie.jpg|curie.jpg|3aa8a85cca6c0f022806407931b758efff80f05a1a79f3972d070eb817fc13ef
+python-xraylarch-doc|usr/share/doc/python-xraylarch-doc/examples/xraytable/images/Dmitri_Mendeleev.jpg|mendeleev.jpg|c61eb57d78015df7821c043916613d3f6bc2417d751fd6871b3ae825f81fa3bb
 macaulay2-common|usr/share/Macaulay2/Style/grayson2005.jpg|grayson.jpg|da3449f18bddd7c68623e61f8115ee0a95408784455bdfeb96712d3544d46f81
-kphotoalbum|usr/share/kphotoalbum/demo/donna_2.jpg|donna.jpg|b476b81f11db406767598266f81cb8623204c8207f297e4abcf2055366794b5f
+macaulay2-common|usr/share/Macaulay2/Style/stillman.jpg|stillman.jpg|4d66354d2bceb3f47c08242549e6afc0971f541cb47003bf3856a55f03948c38
 kphotoalbum|usr/share/kphotoalbum/demo/jesper_2.jpg|jesper.jpg|e7c5112cad4076c0b16f7a822b0bf559859ad84077705442769afb91c81bcb1b
 gramps|usr/share/doc/gramps/example/gramps/E_W_Dahlgren.jpg|dahlgren.jpg|c88a839c7619af83a81e0fbb9a45bb425afcef505b813d970467dc7cabf91deb
 gramps|usr/share/doc/gramps/example/gramps/654px-Aksel_Andersson.jpg|andersson.jpg|008db50ce49674f9ecf70d45202010d3c291b1f8f50a171370f486dbe770a4c1
@@ -38,7 +42,7 @@ done <<<"$photos"
 [ "$missing" = 1 ] || exit 0  # idempotent: everything present and verified
 echo "==> downloading face photographs from Debian packages: $(echo $packages)"
 (cd "$work" && apt-get download $packages) || {
-    echo "apt-get download failed (no Debian mirror reachable?); see docs/synthetic_photo_candidates.md" >&2
+    echo "apt-get download failed (no Debian mirror reachable?); see docs/synthetic.md, Photographs" >&2
     exit 1
 }
 for deb in "$work"/*.deb; do

@@ -19,14 +19,14 @@ from kedro.pipeline import Node, Pipeline
 from kedro_datasets.json import JSONDataset
 
 from me_emotion.fingerprint import fingerprint
-from me_emotion.pipeline_registry import register_pipelines
-from me_emotion.runner import (
-    IncrementalRunner,
+from me_emotion.node_signature import (
     NodeFingerprintError,
     _file_digest,
-    _node_source,
     code_fingerprint,
+    node_code,
 )
+from me_emotion.pipeline_registry import register_pipelines
+from me_emotion.runner import IncrementalRunner
 
 from .conftest import TRAINED, run_pipeline
 
@@ -158,7 +158,7 @@ def test_a_code_change_changes_the_fingerprint(tmp_path: Path):
 def test_an_unstable_bound_value_is_an_error_naming_the_node():
     node = Node(partial(train, object()), "data", "out", name="train_opaque")
     with pytest.raises(NodeFingerprintError, match="train_opaque.*memory address"):
-        _node_source(node)
+        node_code(node)
     with pytest.raises(NodeFingerprintError, match="no source file"):
         code_fingerprint(partial(train, eval("lambda: 0")))  # noqa: S307
 
@@ -166,7 +166,7 @@ def test_an_unstable_bound_value_is_an_error_naming_the_node():
 def test_every_node_of_every_registered_pipeline_has_a_code_fingerprint():
     pipelines = register_pipelines()
     nodes = {node.name: node for p in pipelines.values() for node in p.nodes}
-    codes = {name: _node_source(node) for name, node in nodes.items()}  # no error
+    codes = {name: node_code(node) for name, node in nodes.items()}  # no error
     assert "unknown" not in codes.values()
     assert all(len(code) == 20 for code in codes.values())  # noqa: PLR2004
     # the training nodes: one function, each bound to its own model

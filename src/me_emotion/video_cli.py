@@ -24,18 +24,39 @@ EXIT_USAGE = 2  # argparse's own
 EXIT_MODELS_MISSING = 3
 ENVIRONMENT = "video_cli"
 LOGGING_CONFIG = Path(__file__).with_name("video_cli_logging.yml")
-REQUIRED_MODELS = (
-    "casme2.keras_model_hybrid_micronet",
-    "casme2.keras_model_flow_cnn",
-    "casme2.data_source",
-    "samm.keras_model_hybrid_micronet",
-    "samm.keras_model_flow_cnn",
-    "samm.data_source",
-    "casme2.metrics",  # recognition.model auto, and the UF1 beside the labels
-    "casme2.bootstrap_intervals",
-    "samm.metrics",
-    "samm.bootstrap_intervals",
-)
+
+
+def required_datasets(catalog, setting: str) -> list[str]:  # noqa: ANN001 - Kedro's catalog
+    """What the run reads from the casme2 / samm pipelines, for ``--model`` ``setting``.
+
+    Per namespace (``core.releases.DATASETS``): its data source, LOSO metrics
+    and intervals (the model choice, and the UF1 beside the labels) and the
+    one model ``choose_recognition_model`` picks (auto: from those metrics);
+    while the metrics are missing, every model it could pick.
+    """
+    from me_emotion.core.releases import DATASETS  # noqa: PLC0415
+    from me_emotion.pipelines.video_analysis.nodes import (  # noqa: PLC0415
+        RECOGNITION_MODELS,
+        choose_recognition_model,
+    )
+
+    names = []
+    for namespace in DATASETS:
+        tables = [f"{namespace}.metrics", f"{namespace}.bootstrap_intervals"]
+        names += [f"{namespace}.data_source", *tables]
+        models = list(RECOGNITION_MODELS) if setting == "auto" else [setting]
+        if all(catalog.exists(t) for t in tables):
+            try:
+                models = [
+                    choose_recognition_model(
+                        *(catalog.load(t) for t in tables), setting, namespace
+                    )["model"]
+                ]
+            except ValueError:
+                pass  # the run says why (no LOSO row); the files are what is checked here
+        names += [f"{namespace}.keras_model_{model}" for model in models]
+    return names
+
 
 OUTPUTS = """\
 outputs (in DIR):
@@ -58,7 +79,10 @@ outputs (in DIR):
   rejects.csv            files that could not be analysed, with the reason
                          (also printed on stderr)
   spotting_metrics.csv   precision / recall / F1 against <stem>.ground_truth.csv
-                         sidecars (empty when there are none)
+                         sidecars (empty when there are none); recognition F1
+                         over all true micro-expressions on the spotted
+                         intervals (misses wrong) and on the true intervals
+  truth_intervals.csv    the true micro intervals, labelled as spotted ones are
   timelines/<video>.json plotly timeline per video (spotting signal,
                          threshold, intervals coloured by label)
   face_tracks.parquet    per frame: face found or not (and why), face box
@@ -300,8 +324,14 @@ def _run(args: argparse.Namespace) -> int:
             project_path=project, env=ENVIRONMENT, runtime_params=runtime_params
         ) as session,
     ):
-        catalog = session.load_context().catalog
-        absent = [name for name in REQUIRED_MODELS if not catalog.exists(name)]
+        context = session.load_context()
+        catalog = context.catalog
+        setting = context.params["video"]["recognition"]["model"]
+        absent = [
+            name
+            for name in required_datasets(catalog, setting)
+            if not catalog.exists(name)
+        ]
         if absent:
             say(
                 f"me-emotion-video: the trained models are missing: {', '.join(absent)}.\n"

@@ -10,7 +10,7 @@ import yaml
 from kedro.io import DataCatalog, DatasetError
 
 from me_emotion.datasets import RunEnvironmentDataset
-from me_emotion.runner import dataset_fingerprint
+from me_emotion.node_signature import dataset_fingerprint
 from tests.conftest import PROJECT_ROOT
 
 X86_CPUINFO = """\

@@ -101,7 +101,7 @@ def test_older_count_only_seal_counts_as_missing(tmp_path):
 def test_incremental_runner_sees_a_folder_that_does_not_match_its_seal(tmp_path):
     from kedro.io import DataCatalog  # noqa: PLC0415
 
-    from me_emotion.runner import dataset_fingerprint  # noqa: PLC0415
+    from me_emotion.node_signature import dataset_fingerprint  # noqa: PLC0415
 
     dataset = _dataset(tmp_path / "frames")
     dataset.save({"sub01/a": lambda: _clip(1), "sub02/b": lambda: _clip(2)})

@@ -7,6 +7,7 @@ from .composite_list import CompositeListDataset
 from .frame_tree import FrameTree, FrameTreeDataset, frame_number
 from .haar_cascade import HaarCascadeDataset
 from .image import OpenCVImageDataset
+from .keras_models import KerasModelLoadersDataset, ModelLoader
 from .packaged_faces import PackagedFacePhotosDataset
 from .previous_output import PreviousOutputDataset
 from .run_environment import RunEnvironmentDataset
@@ -29,6 +30,8 @@ __all__ = [
     "FrameTree",
     "FrameTreeDataset",
     "HaarCascadeDataset",
+    "KerasModelLoadersDataset",
+    "ModelLoader",
     "OpenCVImageDataset",
     "PackagedFacePhotosDataset",
     "PreviousOutputDataset",

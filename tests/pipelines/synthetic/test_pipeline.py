@@ -194,14 +194,34 @@ def test_manifest_names_each_subjects_photograph(tiny_release_dir, layout):
     plan = pd.read_parquet(tiny_release_dir / layout / "clip_plan_SYNTHETIC.parquet")
     rows = manifest["subject_photos"]
     assert len(rows) == manifest["subjects"] == plan["subject_id"].nunique()
-    # tiny: 4 subjects from the 2 photographs, dealt plain then mirrored
+    # tiny: 4 subjects, the first 4 photographs of synthetic.photos, none mirrored
     assert [(r["photo"], r["mirror"]) for r in rows] == [
         ("hopper", False),
         ("astronaut", False),
-        ("hopper", True),
-        ("astronaut", True),
+        ("barkla", False),
+        ("jesper", False),
     ]
-    assert manifest["people"] == 2 and manifest["one_person_per_subject"] is False
+    assert len({r["subject"] for r in rows}) == 4  # the layout's folder names
+    assert manifest["people"] == 4 and manifest["one_person_per_subject"] is True
+    # every clip of a subject shows that subject's person, in the sheet's folders too
+    assert plan.groupby("subject_dir")["photo"].nunique().eq(1).all()
+    assert set(manifest["photographs"]) == {"hopper", "astronaut", "barkla", "jesper"}
+
+
+@pytest.mark.parametrize("size", ["tiny", "default"])
+def test_demo_sizes_are_one_distinct_person_per_subject(
+    shared_params, release_params, size
+):
+    """The shipped configuration: LOSO on tiny/default leaves a person out."""
+    shared = {**shared_params, "size": size}
+    assert shared["sizes"][size]["photo_reuse"] == "error"
+    for release in release_params.values():
+        plan = plan_release(shared, release)
+        people = plan.groupby("subject_dir")["photo"].agg(["nunique", "first"])
+        assert (people["nunique"] == 1).all()
+        assert people["first"].is_unique  # no two subjects are one person
+        assert len(people) == shared["sizes"][size]["subjects"]
+        assert not plan["mirror"].any()
 
 
 def _with_reuse(shared, reuse):
@@ -225,7 +245,7 @@ def test_one_person_per_subject_when_photographs_suffice(shared_params, release_
 
 
 def test_too_few_photographs_is_a_clear_error(shared_params, release_params):
-    shared = _with_reuse(shared_params, "error")  # 4 subjects, 2 photographs
+    shared = _with_reuse({**shared_params, "photos": ["hopper", "astronaut"]}, "error")
     with pytest.raises(ValueError, match="4 subjects but 2 face photographs"):
         plan_release(shared, release_params["casme2"])
 

@@ -13,6 +13,7 @@ from me_emotion.pipelines.training.au_enhanced import (
 from me_emotion.pipelines.training.evaluation import (
     FitSettings,
     ModelEvaluation,
+    cross_fitting_groups,
     feature_matrix,
     fit_one_fold,
     model_arrays,
@@ -149,3 +150,18 @@ def test_groups_reach_only_estimators_that_take_them(inputs):
         DecisionTreeClassifier(max_depth=2), X, inputs.sample_y, groups
     )
     assert tree.get_depth() <= 2
+
+
+def test_cross_fitting_groups_follow_the_protocol(inputs, params):
+    """Subjects under LOSO (a test subject is unseen); single rows under the
+    random split over frames (a test frame's clip is in training)."""
+    folds = build_folds(inputs, {**params, "protocols": ["loso", "paper_random_split"]})
+    loso = next(f for f in iter_folds(folds, "frame") if f.protocol == "loso")
+    random = next(
+        f for f in iter_folds(folds, "frame") if f.protocol == "paper_random_split"
+    )
+    assert np.array_equal(
+        cross_fitting_groups(inputs, SPEC, loso), inputs.sample_subject[loso.train]
+    )
+    groups = cross_fitting_groups(inputs, SPEC, random)
+    assert len(np.unique(groups)) == len(random.train) == len(groups)

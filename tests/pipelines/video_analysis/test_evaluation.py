@@ -15,6 +15,7 @@ from me_emotion.pipelines.video_analysis.evaluation import (
     match_intervals,
     parameters_hash,
     recognition_f1,
+    recognition_f1_over_truths,
     spotting_scores,
 )
 
@@ -186,6 +187,50 @@ def test_recognition_f1_on_true_positives(metrics):
     assert v1.recognition_f1_samm == pytest.approx(1 / 3)  # negative 0, positive 2/3
     assert metrics.loc[("v2.mp4", "micro")].recognition_f1_samm == 0.0
     assert math.isnan(metrics.loc[("ALL", "macro")].recognition_f1_casme2)
+
+
+def test_recognition_over_all_truths_counts_a_miss_as_wrong():
+    # by hand: truths negative, positive, surprise (the others truth is left out)
+    assert recognition_f1_over_truths(
+        ["negative", "positive", "surprise", "others"],
+        ["negative", "positive", "surprise", np.nan],
+    ) == pytest.approx(1.0)
+    # surprise missed: its F1 0, the others 1 -> 2/3 (recognition_f1 would say 1.0)
+    assert recognition_f1_over_truths(
+        ["negative", "positive", "surprise"], ["negative", "positive", None]
+    ) == pytest.approx(2 / 3)
+    assert recognition_f1_over_truths(["positive"], [None]) == 0.0  # all missed
+    assert math.isnan(recognition_f1_over_truths(["others"], ["negative"]))
+
+
+def test_truth_run_and_spotted_run_give_the_two_losses():
+    """Spotting misses v2's surprise; the true intervals are labelled on their own."""
+    spotted = _intervals()
+    spotted = spotted[spotted["onset_frame"] != 52]  # the surprise is not spotted
+    truth_labelled = pd.DataFrame(
+        {
+            "video": ["v1.mp4", "v1.mp4", "/clips/v2.mp4", "/clips/v2.mp4"],
+            "onset_frame": [0, 5, 50, 80],
+            "offset_frame": [9, 14, 59, 89],
+            "casme2_class3": ["negative", "positive", "surprise", "negative"],
+            "samm_class3": ["negative", "negative", "surprise", "others"],
+        }
+    )
+    metrics = evaluate_spotting(
+        spotted, _truth(), PARAMS, truth_labelled=truth_labelled
+    ).set_index(["video", "kind"])
+    pooled = metrics.loc[("ALL", "micro")]
+    assert pooled.n_truth_3_classes == 3
+    assert pooled.recognition_f1_casme2 == 1.0  # matched pairs only: the miss is hidden
+    assert pooled.recognition_f1_all_truths_casme2 == pytest.approx(2 / 3)
+    assert pooled.recognition_f1_truth_intervals_casme2 == 1.0
+    # samm on the true intervals: negative P 1/2 R 1 -> 2/3, positive 0, surprise 1
+    assert pooled.recognition_f1_truth_intervals_samm == pytest.approx(5 / 9)
+    # pairs: neg->positive, pos->positive, surprise missed -> neg 0, pos 2/3, sur 0
+    assert pooled.recognition_f1_all_truths_samm == pytest.approx(2 / 9)
+    assert math.isnan(metrics.loc[("ALL", "macro")].recognition_f1_all_truths_casme2)
+    without = evaluate_spotting(spotted, _truth(), PARAMS).set_index(["video", "kind"])
+    assert math.isnan(without.loc[("ALL", "micro")].recognition_f1_truth_intervals_samm)
 
 
 def test_rows_name_protocol_and_data_source(metrics):

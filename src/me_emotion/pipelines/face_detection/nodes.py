@@ -22,15 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.core.clahe import apply_clahe
 from me_emotion.core.clip_frames import ClipFrames, clip_partition
-from me_emotion.core.crop import crop_and_resize, square_crop_box
-from me_emotion.core.haar import (
-    HaarCascade,
-    HaarSettings,
-    find_face,
-    frames_without_face,
-)
+from me_emotion.core.face_box import clip_box, haar_settings, training_crops
+from me_emotion.core.haar import HaarCascade, HaarSettings, frames_without_face
 from me_emotion.fingerprint import Fingerprinted, fingerprint, fingerprint_of
 from me_emotion.prefetch import parallel_map, prefetched, worker_count
 from me_emotion.progress import ProgressLog
@@ -209,43 +203,32 @@ def _locate_face(
             }
         ]
     height, width = clip.frames.shape[1:]
-    if params["detector"] == "whole_frame":
-        face = crop = (0, 0, width, height)
-        frame_number, tried, n_faces = int(clip.frame_numbers[0]), 0, 1
-    else:
-        search = find_face(
-            clip.frames,
-            clip.frame_numbers,
-            cascade(),
-            settings,
-            params["max_frames_tried"],
+    found = clip_box(clip.frames, clip.frame_numbers, params, cascade)
+    if found.face is None:
+        return [
+            {
+                **base,
+                "frames_tried": len(found.frames_tried),
+                "reason": (
+                    f"no face found by the Haar cascade on frame(s) "
+                    f"{found.frames_tried} of {len(clip.frames)} sampled; look at "
+                    f"the frames, or lower min_neighbors / min_size in "
+                    f"{PARAMETERS_FILE}"
+                ),
+            }
+        ]
+    if found.n_faces > 1:
+        logger.info(
+            "%s %s: %d faces on frame %d, kept the largest (%dx%d px)",
+            row.dataset,
+            base["partition"],
+            found.n_faces,
+            found.frame_number,
+            found.face[2],
+            found.face[3],
         )
-        if search.box is None:
-            return [
-                {
-                    **base,
-                    "frames_tried": len(search.frames_tried),
-                    "reason": (
-                        f"no face found by the Haar cascade on frame(s) "
-                        f"{search.frames_tried} of {len(clip.frames)} sampled; look at "
-                        f"the frames, or lower min_neighbors / min_size in "
-                        f"{PARAMETERS_FILE}"
-                    ),
-                }
-            ]
-        if search.n_faces > 1:
-            logger.info(
-                "%s %s: %d faces on frame %d, kept the largest (%dx%d px)",
-                row.dataset,
-                base["partition"],
-                search.n_faces,
-                search.frame_number,
-                search.box[2],
-                search.box[3],
-            )
-        face, frame_number = search.box, search.frame_number
-        tried, n_faces = len(search.frames_tried), search.n_faces
-        crop = square_crop_box(face, height, width, params["margin"])
+    face, crop, frame_number = found.face, found.crop, found.frame_number
+    tried, n_faces = len(found.frames_tried), found.n_faces
     dropped, frame_rejects = _faceless_frames(
         clip, crop, face, cascade=cascade, settings=settings, base=base, params=params
     )
@@ -313,11 +296,7 @@ def detect_faces(
             f"frames, e.g. {missing[:5]}; re-run sample_frames "
             f"(kedro run --pipelines={dataset})"
         )
-    settings = HaarSettings(
-        float(params["scale_factor"]),
-        int(params["min_neighbors"]),
-        tuple(params["min_size"]),
-    )
+    settings = haar_settings(params)
     workers = worker_count(params["workers"])
     progress = ProgressLog(
         f"{dataset} detect_faces ({workers} threads)",
@@ -397,12 +376,7 @@ def _crop_clip(  # noqa: PLR0913 - bound with functools.partial per clip
             f"sampled frames are {clip.frames.shape[1:]} px but were {frame_shape} when "
             "detect_faces ran; re-run the face stage (kedro run --pipelines=<dataset>)"
         )
-    clahe = params["clahe"]
-    crops = apply_clahe(
-        crop_and_resize(clip.frames, box, params["crop_size"]),
-        clahe["clip_limit"],
-        tuple(clahe["tile_grid_size"]),
-    )
+    crops = training_crops(clip.frames, box, params)
     progress.step()
     return ClipFrames(
         crops, clip.frame_numbers, clip.onset, clip.apex, clip.offset, box

@@ -34,11 +34,14 @@ fitted on is predicted as that constant.
 The final classifier must learn how far to trust predicted AUs *as they are at
 test time*. In-sample predictions on the training clips are near-perfect, so a
 classifier trained on them over-trusts AU columns that are noisy on unseen
-people. Its training AU columns are therefore cross-fitted: subject-grouped
-``cross_val_predict`` (``GroupKFold`` over the training fold's subjects, passed
-as ``groups``), so each training subject's AU columns come from an AU model
-that never saw that subject. Only the training fold's rows take part; the AU
-model applied at test time is fitted on all of them.
+people. Its training AU columns are therefore cross-fitted: grouped
+``cross_val_predict`` (``GroupKFold`` over the ``groups`` passed to ``fit``),
+so each training row's AU columns come from an AU model that never saw its
+group. The groups imitate the protocol: subjects under leave-one-subject-out
+(a test subject is unseen), single rows under the random split over frames
+(a test frame's clip is in training, so its test-time AU predictions are
+nearly in-sample). Only the training fold's rows take part; the AU model
+applied at test time is fitted on all of them.
 """
 
 from __future__ import annotations
@@ -221,9 +224,10 @@ class AuPredictedClassifier(AuEnhancedClassifier):
 
     The annotated AU columns of ``X`` are the AU model's training targets in
     ``fit`` and are ignored by ``predict`` / ``predict_proba``. ``fit`` needs
-    ``groups`` (each training row's subject): the classifier's training AU
-    columns are cross-fitted over ``au_cv_folds`` subject groups
-    (``GroupKFold``; fewer when the training fold has fewer subjects).
+    ``groups`` (each training row's cross-fitting group: its subject, or the
+    row itself under the random split): the classifier's training AU columns
+    are cross-fitted over ``au_cv_folds`` folds of groups (``GroupKFold``;
+    fewer when the training fold has fewer groups).
 
     Args:
         au_C: inverse regularisation strength of the per-AU logistic regressions.
@@ -271,8 +275,8 @@ class AuPredictedClassifier(AuEnhancedClassifier):
         """Cross-fitted AU probabilities: each subject's from a model not fitted on it."""
         if groups is None:
             raise ValueError(
-                "AuPredictedClassifier.fit needs groups (each training row's subject) "
-                "to cross-fit its AU predictions over subjects"
+                "AuPredictedClassifier.fit needs groups (each training row's subject, "
+                "or the row itself) to cross-fit its AU predictions"
             )
         groups = np.asarray(groups)
         if len(groups) != len(embedding):

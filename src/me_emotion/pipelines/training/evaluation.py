@@ -26,7 +26,7 @@ from me_emotion.core.vgg16 import seed_keras
 
 from .fitting import KerasTrainer, balanced_sample_weights, class_scores, fit_estimator
 from .inputs import ModelInputs
-from .protocols import FINAL, Fold
+from .protocols import FINAL, RANDOM_SPLIT, Fold
 from .registry import ACTION_UNITS_INPUT, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -151,6 +151,22 @@ def sample_subjects(
     return inputs.clip_subject[clips]
 
 
+def cross_fitting_groups(
+    inputs: ModelInputs, spec: ModelSpec, fold: Fold
+) -> np.ndarray:
+    """Each training sample's group for an estimator that cross-fits inside the fold.
+
+    The groups imitate how the fold's test samples relate to its training
+    samples, so cross-fitted predictions are as good as test-time ones: under
+    ``paper_random_split`` test frames' clips (and augmented copies) are in
+    training, so every sample is its own group; under the subject protocols a
+    test subject is unseen, so samples group by subject.
+    """
+    if fold.protocol == RANDOM_SPLIT:
+        return np.arange(len(fold.train))
+    return sample_subjects(inputs, spec, fold.train)
+
+
 def feature_matrix(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """A scikit-learn model's ``X``: its input arrays' columns side by side."""
     return np.hstack([array.reshape(len(array), -1) for array in arrays.values()])
@@ -209,8 +225,8 @@ def fit_one_fold(
             spec.build(evaluation.options, settings.class_weight, settings.seed),
             feature_matrix(x_train),
             y_train,
-            # each training row's subject; augmentation would add rows without one
-            groups=sample_subjects(inputs, spec, fold.train)
+            # augmentation would add rows without a group
+            groups=cross_fitting_groups(inputs, spec, fold)
             if spec.augment is None
             else None,
         )

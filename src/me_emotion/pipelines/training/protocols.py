@@ -48,7 +48,8 @@ from .inputs import ModelInputs
 
 logger = logging.getLogger(__name__)
 
-PROTOCOLS = ("paper_random_split", "loso", "composite", "cross_dataset")
+RANDOM_SPLIT = "paper_random_split"
+PROTOCOLS = (RANDOM_SPLIT, "loso", "composite", "cross_dataset")
 CROSS_DATASET = "cross_dataset"
 FINAL = "final"
 FINAL_FOLD = "all_subjects"

@@ -12,9 +12,16 @@ split (dev | test), profile (standard | realistic) and frame rate, with a
 percentile bootstrap interval over the group's videos. Spotted intervals
 that are false and overlap a ``talking`` event are counted per minute of
 talking. Every row carries the hash of the spotting parameters that produced
-it, so figures from different settings are never mixed up. Recognition
-(STRS-style) is the macro F1 over the three composite classes of each
-model's label on the matched pairs.
+it, so figures from different settings are never mixed up.
+
+Recognition is the macro F1 over the three composite classes of each
+model's 3-class label, three ways: ``recognition_f1_<ns>`` on the matched
+pairs only (STRS-style); ``recognition_f1_all_truths_<ns>`` over every
+ground-truth micro-expression, a truth that no spotted interval matched
+counting as wrong (spotting, framing and model); and
+``recognition_f1_truth_intervals_<ns>`` over every ground-truth
+micro-expression classified on its own true interval (framing and model
+only). The gap between the last two is what spotting loses.
 """
 
 from __future__ import annotations
@@ -195,6 +202,46 @@ def recognition_f1(truth_labels: list[Any], predicted_labels: list[Any]) -> floa
     )
 
 
+def recognition_f1_over_truths(
+    truth_labels: list[Any], predicted_labels: list[Any]
+) -> float:
+    """Macro F1 over the composite classes, over every truth of them, misses wrong.
+
+    ``predicted_labels[i]`` is the label given to truth ``i`` (NaN/None: the
+    truth was missed, or could not be classified: it counts as a wrong
+    label). Truths outside the three classes are left out. The mean runs over
+    the three classes that occur as truth or prediction among the kept
+    truths; NaN only when no truth is one of them.
+    """
+    kept = [
+        (t, "" if p is None or pd.isna(p) else str(p))
+        for t, p in zip(truth_labels, predicted_labels)
+        if t in CLASSES3
+    ]
+    if not kept:
+        return np.nan
+    y_true, y_pred = zip(*kept)
+    labels = [c for c in CLASSES3 if c in y_true or c in y_pred]
+    return float(
+        f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    )
+
+
+def _truth_run_labels(truth_labelled: pd.DataFrame | None) -> dict[tuple, dict]:
+    """``{(video, onset, offset): {namespace: class3}}`` of the labelled true intervals."""
+    if truth_labelled is None or truth_labelled.empty:
+        return {}
+    columns = [f"{m}_class3" for m in RECOGNITION_MODELS]
+    return {
+        (video_key(row["video"]), int(row["onset_frame"]), int(row["offset_frame"])): {
+            m: row.get(f"{m}_class3", np.nan) for m in RECOGNITION_MODELS
+        }
+        for row in truth_labelled[
+            ["video", "onset_frame", "offset_frame", *columns]
+        ].to_dict("records")
+    }
+
+
 def _check_columns(table: pd.DataFrame, required: tuple[str, ...], what: str) -> None:
     missing = [c for c in required if c not in table.columns]
     if missing:
@@ -210,7 +257,7 @@ def _check_columns(table: pd.DataFrame, required: tuple[str, ...], what: str) ->
         )
 
 
-def _video_key(name: Any) -> str:
+def video_key(name: Any) -> str:
     """Videos are matched by file name, so a full path and a bare name agree."""
     return PurePath(str(name)).name
 
@@ -227,6 +274,7 @@ def evaluate_spotting(
     ground_truth: pd.DataFrame,
     params: dict[str, Any],
     parameters_id: str = "",
+    truth_labelled: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Spotting P/R/F1 per video, per group of videos and pooled, per kind.
 
@@ -244,6 +292,9 @@ def evaluate_spotting(
             column.
         parameters_id: the hash of the spotting parameters
             (``parameters_hash``), written to every row.
+        truth_labelled: the ground-truth micro intervals classified on their
+            own (``video``, ``onset_frame``, ``offset_frame``,
+            ``<ns>_class3``); None: ``recognition_f1_truth_intervals_*`` NaN.
 
     Returns:
         One row per (video, kind); per (group, kind), ``video`` =
@@ -253,7 +304,9 @@ def evaluate_spotting(
         ``precision``, ``recall``, ``f1``, ``f1_low`` / ``f1_high`` (bootstrap
         over the videos, pooled rows), ``talking_s``, ``fp_in_talking``,
         ``fp_per_talking_min``, ``n_recognised``, ``recognition_f1_casme2``,
-        ``recognition_f1_samm``, ``protocol``, ``data_source``,
+        ``recognition_f1_samm``, ``n_truth_3_classes``,
+        ``recognition_f1_all_truths_<ns>``,
+        ``recognition_f1_truth_intervals_<ns>``, ``protocol``, ``data_source``,
         ``spotting_params_hash``. Only videos with ground truth are evaluated.
     """
     threshold = float(params["iou_threshold"])
@@ -267,11 +320,11 @@ def evaluate_spotting(
     if unknown:
         raise ValueError(f"spotted intervals have unknown kinds {unknown}; use {KINDS}")
     truth = ground_truth.assign(
-        _video=ground_truth["video"].map(_video_key),
+        _video=ground_truth["video"].map(video_key),
         _source=_data_sources(ground_truth, params),
         **{f"_{c}": _group_value(ground_truth, c) for c in GROUP_COLUMNS},
     )
-    spotted = intervals.assign(_video=intervals["video"].map(_video_key))
+    spotted = intervals.assign(_video=intervals["video"].map(video_key))
     videos = sorted(truth["_video"].unique())
     orphans = sorted(set(spotted["_video"]) - set(videos))
     if orphans:
@@ -282,6 +335,7 @@ def evaluate_spotting(
             orphans,
         )
     protocol = f"MEGC spotting, IoU >= {threshold:g}, one-to-one greedy matching"
+    truth_run = _truth_run_labels(truth_labelled)
     rows = []
     for kind in KINDS:
         per_video = []
@@ -317,6 +371,14 @@ def evaluate_spotting(
                         )
                         for s, t, _ in matches
                     ],
+                    "truths": _truth_outcomes(
+                        video,
+                        video_truth,
+                        video_spotted,
+                        matches,
+                        truth_run,
+                        classified=truth_labelled is not None,
+                    ),
                     "data_source": "+".join(sorted(set(all_truth["_source"]))),
                 }
             )
@@ -360,6 +422,39 @@ def evaluate_spotting(
     return result
 
 
+def _truth_outcomes(  # noqa: PLR0913 - one video's truths and what became of them
+    video: str,
+    video_truth: pd.DataFrame,
+    video_spotted: pd.DataFrame,
+    matches: list[tuple[int, int, float]],
+    truth_run: dict[tuple, dict],
+    *,
+    classified: bool,
+) -> list[dict[str, Any]]:
+    """Per truth: its class3, the matched spotted interval's labels (None: missed)
+    and its own interval's labels (None: not classified; NaN column: no run)."""
+    spotted_of = {t: s for s, t, _ in matches}
+    outcomes = []
+    for position, truth in enumerate(video_truth.to_dict("records")):
+        spot = (
+            video_spotted.iloc[spotted_of[position]].to_dict()
+            if position in spotted_of
+            else {}
+        )
+        own = truth_run.get(
+            (video, int(truth["onset_frame"]), int(truth["offset_frame"])), {}
+        )
+        outcomes.append(
+            {
+                "class3": truth.get("class3", np.nan),
+                "spotted": {m: spot.get(f"{m}_class3") for m in RECOGNITION_MODELS},
+                "own": {m: own.get(m) for m in RECOGNITION_MODELS},
+                "classified": classified,
+            }
+        )
+    return outcomes
+
+
 def _counts(part: pd.DataFrame) -> pd.DataFrame:
     tp = part["tp"].astype(float) if len(part) else pd.Series(dtype=float)
     return pd.DataFrame(
@@ -389,6 +484,7 @@ def _pooled(
         "talking_s": float(total("talking_s")),
         "fp_in_talking": int(total("fp_in_talking")),
         "pairs": [pair for pairs in part.get("pairs", []) for pair in pairs],
+        "truths": [t for truths in part.get("truths", []) for t in truths],
         "data_source": "+".join(
             sorted({s for v in part.get("data_source", []) for s in v.split("+")})
         ),
@@ -403,6 +499,8 @@ def _row(
 ) -> dict[str, Any]:
     tp, n_spotted, n_truth = values["tp"], values["n_spotted"], values["n_truth"]
     pairs = values["pairs"]
+    # only micro intervals are classified: no recognition figure for macro rows
+    truths = values.get("truths", []) if kind == "micro" else []
     truth_labels = [label for label, _ in pairs]
     talking_min = values["talking_s"] / 60.0
     return {
@@ -430,6 +528,25 @@ def _row(
             f"recognition_f1_{model}": recognition_f1(
                 truth_labels,
                 [spot.get(f"{model}_class3", np.nan) for _, spot in pairs],
+            )
+            for model in RECOGNITION_MODELS
+        },
+        "n_truth_3_classes": sum(t["class3"] in CLASSES3 for t in truths)
+        if kind == "micro"
+        else np.nan,
+        **{
+            f"recognition_f1_all_truths_{model}": recognition_f1_over_truths(
+                [t["class3"] for t in truths], [t["spotted"][model] for t in truths]
+            )
+            for model in RECOGNITION_MODELS
+        },
+        **{
+            f"recognition_f1_truth_intervals_{model}": (
+                recognition_f1_over_truths(
+                    [t["class3"] for t in truths], [t["own"][model] for t in truths]
+                )
+                if all(t["classified"] for t in truths)
+                else np.nan
             )
             for model in RECOGNITION_MODELS
         },

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
@@ -19,9 +22,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from me_emotion.core.clahe import apply_clahe
-from me_emotion.core.crop import crop_and_resize, square_crop_box
+from me_emotion.core.crop import square_crop_box
 from me_emotion.core.emotion_groups import GROUPS, group_probabilities
+from me_emotion.core.face_box import clip_box, training_crops
 from me_emotion.core.haar import HaarCascade
 from me_emotion.core.releases import DATASETS
 from me_emotion.core.vgg16 import Vgg16Weights, resolve_precision
@@ -65,6 +68,7 @@ INDEX_COLUMNS = [
 ]
 REJECT_COLUMNS = ["video", "path", "reason"]
 INTERVAL_KEYS = ["video", "interval"]
+SIGNAL_BATCH = 64  # frame triples in flight on the thread pool
 
 
 # ---- face tracks ---------------------------------------------------------------------
@@ -269,6 +273,21 @@ def signal_of_video(
     settle = frames_for(params["settle_s"], fps)
     max_head_px = float(params["max_head_motion"]) * size
     run = 0  # consecutive frames with a face so far
+    # Optical flow on the cores this process may use (OpenCV releases the GIL);
+    # each value depends on its own three crops only, so the signal is the same.
+    pool = ThreadPoolExecutor(max(1, min(len(os.sched_getaffinity(0)), 4)))
+    pending: deque = deque()  # (scale, center, future), oldest first
+
+    def contrast(before: np.ndarray, center: np.ndarray, after: np.ndarray) -> float:
+        return motion_contrast(
+            center, before, after, slices, reference, max_head_px=max_head_px
+        )
+
+    def collect(leave: int) -> None:
+        while len(pending) > leave:
+            scale, center, future = pending.popleft()
+            values[scale][center] = future.result()
+
     for index, _, frame in source.frames():
         run = run + 1 if index in boxes else 0
         frames[index] = frame
@@ -284,9 +303,10 @@ def signal_of_video(
             ]
             if any(p is None for p in parts):
                 continue
-            values[scale][center] = motion_contrast(
-                parts[1], parts[0], parts[2], slices, reference, max_head_px=max_head_px
-            )
+            pending.append((scale, center, pool.submit(contrast, *parts)))
+        collect(SIGNAL_BATCH)  # decoding goes on while the pool works
+    collect(0)
+    pool.shutdown()
     return pd.DataFrame(
         {
             "video": source.name,
@@ -380,75 +400,189 @@ def _frames_to_classify(row: Any, per_interval: int) -> list[int]:
     return chosen[:per_interval]
 
 
-def extract_interval_crops(
+BOX_FROM_DETECTOR = "detector"  # the face stage's policy found the face
+BOX_FROM_TRACK = "track"  # it found none: the tracker's box at the onset
+
+
+def truth_micro_intervals(
+    ground_truth: pd.DataFrame, video_index: pd.DataFrame
+) -> pd.DataFrame:
+    """The ground-truth micro-expressions of the analysed videos, as intervals to classify.
+
+    They are classified as the spotted ones are, so recognition can be
+    measured on the true intervals (framing and model only) beside the
+    spotted ones (spotting, framing and model). Videos are matched by file
+    name (``evaluation``'s rule); truths of videos not analysed (rejected, no
+    face) are left out.
+
+    Returns:
+        ``video`` (the analysed video's name), ``interval`` (0-based per video),
+        ``kind`` (micro), ``onset_frame``, ``apex_frame``, ``offset_frame``,
+        ``class3``.
+    """
+    from .evaluation import video_key  # noqa: PLC0415
+
+    columns = [
+        "video",
+        "interval",
+        "kind",
+        "onset_frame",
+        "apex_frame",
+        "offset_frame",
+        "class3",
+    ]
+    if ground_truth.empty or "event" not in ground_truth:
+        return pd.DataFrame(columns=columns)
+    usable = video_index[video_index["status"] == "ok"]
+    names = {video_key(v): v for v in usable["video"]}
+    micro = ground_truth[ground_truth["event"] == "micro"].copy()
+    micro["video"] = micro["video"].map(video_key).map(names)
+    micro = micro.dropna(subset=["video"])
+    if "apex_frame" not in micro or micro["apex_frame"].isna().any():
+        # no apex given: the middle frame, as sample_frames does without one
+        middle = (micro["onset_frame"] + micro["offset_frame"]) // 2
+        micro["apex_frame"] = micro.get("apex_frame", middle).fillna(middle)
+    micro["kind"] = "micro"
+    micro["class3"] = micro.get("class3", pd.Series("", index=micro.index))
+    micro = micro.sort_values(["video", "onset_frame"], kind="stable")
+    micro["interval"] = micro.groupby("video", sort=False).cumcount()
+    for column in ("onset_frame", "apex_frame", "offset_frame", "interval"):
+        micro[column] = micro[column].astype(np.int64)
+    return micro[columns].reset_index(drop=True)
+
+
+def _crops_of(
     videos: dict[str, VideoSource],
     face_tracks: pd.DataFrame,
     intervals: pd.DataFrame,
+    *,
+    classifier: Any,
     face_params: dict[str, Any],
-    params: dict[str, Any],
+    per: int,
 ) -> dict[str, np.ndarray]:
-    """256x256 CLAHE face crops (as in training) of each micro interval's frames.
-
-    Args:
-        face_params: ``params:casme2.face_detection`` (``margin``,
-            ``crop_size``, ``clahe``): the crops the models were trained on.
-        params: ``params:video.recognition`` (``frames_per_interval``).
-
-    Returns:
-        Arrays ``video``, ``interval`` ``(n,)``, ``frames`` ``(n, f, S, S)``
-        uint8 (apex first), ``onset`` and ``apex`` ``(n, S, S)``.
-    """
+    """Training-style crops of ``intervals``' micro rows (see ``extract_interval_crops``)."""
     size = int(face_params["crop_size"])
-    per = int(params["frames_per_interval"])
     micro = intervals[intervals["kind"] == "micro"].reset_index(drop=True)
-    frames = np.zeros((len(micro), per, size, size), np.uint8)
-    onsets = np.zeros((len(micro), size, size), np.uint8)
-    apexes = np.zeros((len(micro), size, size), np.uint8)
+    n = len(micro)
+    frames = np.zeros((n, per, size, size), np.uint8)
+    onsets = np.zeros((n, size, size), np.uint8)
+    apexes = np.zeros((n, size, size), np.uint8)
+    boxes = np.zeros((n, 4), np.int64)
+    box_from = np.full(n, BOX_FROM_DETECTOR, dtype=object)
     tracks = dict(tuple(face_tracks.groupby("video", sort=False)))
     for video, rows in micro.groupby("video", sort=False):
-        wanted: dict[int, list[tuple[str, int, int]]] = {}
-        for position, row in zip(rows.index, rows.itertuples(index=False)):
-            for slot, frame in enumerate(_frames_to_classify(row, per)):
-                wanted.setdefault(frame, []).append(("frames", position, slot))
-            wanted.setdefault(int(row.onset_frame), []).append(("onset", position, 0))
-            wanted.setdefault(int(row.apex_frame), []).append(("apex", position, 0))
-        boxes = tracks[video].set_index("frame")
-        last = max(wanted)
+        wanted = {
+            position: sorted(
+                {int(row.onset_frame), int(row.apex_frame)}
+                | set(_frames_to_classify(row, per))
+            )
+            for position, row in zip(rows.index, rows.itertuples(index=False))
+        }
+        needed = set().union(*wanted.values())
+        images: dict[int, np.ndarray] = {}
         for index, _, frame in videos[video].frames():
-            if index in wanted:
-                box_row = boxes.loc[index]
-                box = square_crop_box(
+            if index in needed:
+                images[index] = frame
+            if index >= max(needed):
+                break
+        track = tracks[video].set_index("frame")
+        for position, row in zip(rows.index, rows.itertuples(index=False)):
+            numbers = np.array([f for f in wanted[position] if f in images])
+            stack = np.stack([images[f] for f in numbers])
+            found = clip_box(stack, numbers, face_params, classifier)
+            crop = found.crop
+            if crop is None:  # no face for the detector: the track's box at the onset
+                box_from[position] = BOX_FROM_TRACK
+                face = track.loc[int(row.onset_frame)]
+                crop = square_crop_box(
                     (
-                        int(box_row["x"]),
-                        int(box_row["y"]),
-                        int(box_row["width"]),
-                        int(box_row["height"]),
+                        int(face["x"]),
+                        int(face["y"]),
+                        int(face["width"]),
+                        int(face["height"]),
                     ),
-                    frame.shape[0],
-                    frame.shape[1],
+                    stack.shape[1],
+                    stack.shape[2],
                     float(face_params["margin"]),
                 )
-                crop = apply_clahe(
-                    crop_and_resize(frame[None], box, size),
-                    face_params["clahe"]["clip_limit"],
-                    face_params["clahe"]["tile_grid_size"],
-                )[0]
-                for target, position, slot in wanted[index]:
-                    if target == "frames":
-                        frames[position, slot] = crop
-                    elif target == "onset":
-                        onsets[position] = crop
-                    else:
-                        apexes[position] = crop
-            if index >= last:
-                break
+            boxes[position] = crop
+            cropped = dict(
+                zip(numbers.tolist(), training_crops(stack, crop, face_params))
+            )
+            frames[position] = [cropped[f] for f in _frames_to_classify(row, per)]
+            onsets[position] = cropped[int(row.onset_frame)]
+            apexes[position] = cropped[int(row.apex_frame)]
     return {
         "video": micro["video"].to_numpy(str),
         "interval": micro["interval"].to_numpy(np.int64),
         "frames": frames,
         "onset": onsets,
         "apex": apexes,
+        "crop_box": boxes,
+        "box_from": box_from.astype(str),
     }
+
+
+def extract_interval_crops(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
+    videos: dict[str, VideoSource],
+    face_tracks: pd.DataFrame,
+    intervals: pd.DataFrame,
+    truth_intervals: pd.DataFrame,
+    haar_cascade: HaarCascade,
+    face_params: dict[str, Any],
+    params: dict[str, Any],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Face crops of each micro interval, made as the training crops are.
+
+    As the face stage does for a training clip (``core.face_box``): one box
+    per interval, the largest Haar face on its onset frame (else on its next
+    frames, at most ``max_frames_tried``), squared and grown by ``margin``;
+    every frame of the interval cut with that box, resized to ``crop_size``
+    and CLAHE-equalised. Where the detector finds no face on any frame tried,
+    the tracker's box at the onset is used and ``box_from`` says ``track``.
+    The flow CNN then gets the onset->apex flow of these crops, as the flow
+    stage computes it for a clip.
+
+    Args:
+        intervals: ``video.spotted_intervals``.
+        truth_intervals: ``video.truth_intervals`` (ground-truth micro
+            intervals; empty without sidecars), cropped the same way.
+        haar_cascade: ``video.haar_cascade``.
+        face_params: ``params:casme2.face_detection`` (detector, Haar
+            settings, ``margin``, ``crop_size``, ``clahe``).
+        params: ``params:video.recognition`` (``frames_per_interval``).
+
+    Returns:
+        Per table (spotted, truth): arrays ``video``, ``interval`` ``(n,)``,
+        ``frames`` ``(n, f, S, S)`` uint8 (apex first), ``onset`` and
+        ``apex`` ``(n, S, S)``, ``crop_box`` ``(n, 4)`` in frame px and
+        ``box_from`` ``(n,)`` (detector | track).
+    """
+    per = int(params["frames_per_interval"])
+    classifier = _LazyClassifier(haar_cascade)
+    return tuple(
+        _crops_of(
+            videos,
+            face_tracks,
+            table,
+            classifier=classifier,
+            face_params=face_params,
+            per=per,
+        )
+        for table in (intervals, truth_intervals)
+    )
+
+
+class _LazyClassifier:
+    """The cascade's OpenCV classifier, built on first use (``whole_frame`` needs none)."""
+
+    def __init__(self, cascade: HaarCascade) -> None:
+        self._cascade, self._classifier = cascade, None
+
+    def __call__(self) -> Any:
+        if self._classifier is None:
+            self._classifier = self._cascade.classifier()
+        return self._classifier
 
 
 def training_source(data_source: dict[str, Any]) -> str:
@@ -597,10 +731,9 @@ def describe_model_sources(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog in
 def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
     intervals: pd.DataFrame,
     interval_crops: dict[str, np.ndarray],
-    casme2_hybrid_micronet: Any,
-    casme2_flow_cnn: Any,
-    samm_hybrid_micronet: Any,
-    samm_flow_cnn: Any,
+    truth_intervals: pd.DataFrame,
+    truth_crops: dict[str, np.ndarray],
+    recognition_models: dict[str, Any],
     casme2_vgg16_weights: Vgg16Weights,
     samm_vgg16_weights: Vgg16Weights,
     run_environment: dict[str, Any],
@@ -608,17 +741,19 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
     casme2_params: dict[str, Any],
     samm_params: dict[str, Any],
     class_maps: dict[str, dict[str, str]],
-    params: dict[str, Any],
-) -> pd.DataFrame:
-    """Each micro interval's label and probabilities from both models.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each micro interval's label and probabilities from both namespaces' chosen models.
 
     Args:
         intervals: ``video.spotted_intervals``.
-        interval_crops: ``video.interval_crops``.
-        casme2_hybrid_micronet ... samm_flow_cnn: the models trained on every
-            subject (``{namespace}.keras_model_*``).
+        interval_crops: their crops (``video.interval_crops``).
+        truth_intervals, truth_crops: the ground-truth micro intervals and
+            their crops, labelled the same way for ``evaluate_spotting``.
+        recognition_models: ``video.recognition_models``: ``{namespace:
+            {model: load}}``; only the model ``model_sources`` chose for a
+            namespace is loaded, once.
         casme2_vgg16_weights, samm_vgg16_weights: each namespace's VGG-16
-            weights (``{namespace}.vgg16_weights``), as its embeddings used.
+            weights (``{namespace}.vgg16_weights``; used by hybrid_micronet).
         run_environment: the machine (``cpu.flags`` decides ``precision: auto``).
         model_sources: ``video.model_sources`` (what the models were trained
             on; ``recognition.<ns>.model`` is the model that labels).
@@ -629,82 +764,102 @@ def classify_intervals(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs
             emotion -> negative/positive/surprise; anything else is
             ``others``); an interval's group is the argmax of its class
             probabilities summed per group (``core.emotion_groups``).
-        params: ``params:video.recognition`` (unused here: ``model`` is
-            resolved in ``describe_model_sources``).
 
     Returns:
-        ``intervals`` plus, per namespace, ``<ns>_label``, ``<ns>_class3``,
-        ``<ns>_prob_<class>`` (empty for macro intervals, which are not
-        classified), ``model`` and ``models_trained_on``.
+        ``intervals`` and ``truth_intervals`` plus, per namespace,
+        ``<ns>_label``, ``<ns>_class3``, ``<ns>_prob_<class>`` (empty for
+        macro intervals, which are not classified), ``face_box_from``
+        (detector | track), ``model`` and ``models_trained_on``.
     """
-    del params  # the model was chosen by describe_model_sources (auto or set)
     chosen = {ns: model_sources["recognition"][ns]["model"] for ns in MODEL_NAMESPACES}
-    models = {
-        "casme2": {
-            "hybrid_micronet": casme2_hybrid_micronet,
-            "flow_cnn": casme2_flow_cnn,
-        },
-        "samm": {"hybrid_micronet": samm_hybrid_micronet, "flow_cnn": samm_flow_cnn},
-    }
     settings = {"casme2": casme2_params, "samm": samm_params}
     weights = {"casme2": casme2_vgg16_weights, "samm": samm_vgg16_weights}
-    keys = pd.DataFrame(
-        {"video": interval_crops["video"], "interval": interval_crops["interval"]}
-    )
-    labelled = intervals.copy()
-    flow_maps: dict[str, np.ndarray] = {}  # TV-L1 flow once per flow setting
+    tables = [(intervals, interval_crops), (truth_intervals, truth_crops)]
+    labelled = [
+        table.merge(
+            pd.DataFrame(
+                {
+                    "video": crops["video"],
+                    "interval": crops["interval"],
+                    "face_box_from": crops.get("box_from", []),
+                }
+            ),
+            on=INTERVAL_KEYS,
+            how="left",
+        )
+        for table, crops in tables
+    ]
+    flow_maps: dict[
+        tuple[int, str], np.ndarray
+    ] = {}  # TV-L1 once per table and flow setting
     for namespace in MODEL_NAMESPACES:
         training = settings[namespace]["training"]
         features = settings[namespace]["feature_extraction"]
         classes = [str(c) for c in training["classes"]]
         model_name = chosen[namespace]
-        model = models[namespace][model_name]
-        check_classes(model, classes, namespace)
-        if model_name == "hybrid_micronet":
-            probabilities = hybrid_probabilities(
-                model,
-                interval_crops["frames"],
-                training,
-                features,
-                weights[namespace],
-                resolve_precision(
-                    features["precision"], run_environment["cpu"]["flags"]
-                ),
-            )
+        if not any(len(crops["video"]) for _, crops in tables):
+            model = None  # nothing to classify: no model loaded
         else:
-            flow_key = json.dumps(features["flow"], sort_keys=True, default=str)
-            if flow_key not in flow_maps and len(keys):
-                flow_maps[flow_key] = interval_flow_maps(
-                    interval_crops["onset"], interval_crops["apex"], features["flow"]
+            model = recognition_models[namespace][model_name]()
+            check_classes(model, classes, namespace)
+        for position, (_, crops) in enumerate(tables):
+            if model is None:
+                probabilities = np.zeros((0, len(classes)), np.float32)
+            elif model_name == "hybrid_micronet":
+                probabilities = hybrid_probabilities(
+                    model,
+                    crops["frames"],
+                    training,
+                    features,
+                    weights[namespace],
+                    resolve_precision(
+                        features["precision"], run_environment["cpu"]["flags"]
+                    ),
                 )
-            probabilities = flow_probabilities(
-                model,
-                interval_crops["onset"],
-                interval_crops["apex"],
-                training,
-                features,
-                maps=flow_maps.get(flow_key),
+            else:
+                key = (
+                    position,
+                    json.dumps(features["flow"], sort_keys=True, default=str),
+                )
+                if key not in flow_maps and len(crops["video"]):
+                    flow_maps[key] = interval_flow_maps(
+                        crops["onset"], crops["apex"], features["flow"]
+                    )
+                probabilities = flow_probabilities(
+                    model,
+                    crops["onset"],
+                    crops["apex"],
+                    training,
+                    features,
+                    maps=flow_maps.get(key),
+                )
+            table = pd.DataFrame(
+                {"video": crops["video"], "interval": crops["interval"]}
             )
-        table = keys.copy()
-        table[f"{namespace}_label"] = (
-            np.array(classes)[probabilities.argmax(axis=1)] if len(table) else []
+            table[f"{namespace}_label"] = (
+                np.array(classes)[probabilities.argmax(axis=1)] if len(table) else []
+            )
+            grouped = group_probabilities(
+                probabilities, classes, (class_maps or {}).get(namespace)
+            )
+            table[f"{namespace}_class3"] = (
+                np.array(GROUPS)[grouped.argmax(axis=1)] if len(table) else []
+            )
+            for k, name in enumerate(classes):
+                table[f"{namespace}_prob_{name}"] = (
+                    probabilities[:, k] if len(table) else []
+                )
+            labelled[position] = labelled[position].merge(
+                table, on=INTERVAL_KEYS, how="left"
+            )
+    for table in labelled:
+        table["model"] = (
+            chosen["casme2"]
+            if len(set(chosen.values())) == 1
+            else "; ".join(f"{ns}: {chosen[ns]}" for ns in MODEL_NAMESPACES)
         )
-        grouped = group_probabilities(
-            probabilities, classes, (class_maps or {}).get(namespace)
-        )
-        table[f"{namespace}_class3"] = (
-            np.array(GROUPS)[grouped.argmax(axis=1)] if len(table) else []
-        )
-        for k, name in enumerate(classes):
-            table[f"{namespace}_prob_{name}"] = probabilities[:, k]
-        labelled = labelled.merge(table, on=INTERVAL_KEYS, how="left")
-    labelled["model"] = (
-        chosen["casme2"]
-        if len(set(chosen.values())) == 1
-        else "; ".join(f"{ns}: {chosen[ns]}" for ns in MODEL_NAMESPACES)
-    )
-    labelled["models_trained_on"] = model_sources["text"]
-    return labelled
+        table["models_trained_on"] = model_sources["text"]
+    return labelled[0], labelled[1]
 
 
 # ---- agreement and summary ---------------------------------------------------------------
@@ -811,8 +966,9 @@ def summarise_videos(
 # ---- evaluation against ground truth ---------------------------------------------------
 
 
-def evaluate_spotting_if_truth(
+def evaluate_spotting_if_truth(  # noqa: PLR0913, PLR0917 - a Kedro node: catalog inputs, in order
     labelled_intervals: pd.DataFrame,
+    truth_labelled: pd.DataFrame,
     ground_truth: pd.DataFrame,
     params: dict[str, Any],
     spotting_params: dict[str, Any],
@@ -820,7 +976,9 @@ def evaluate_spotting_if_truth(
 ) -> pd.DataFrame:
     """MEGC-style spotting metrics (``evaluation.evaluate_spotting``) where truth exists.
 
-    Every row carries ``spotting_params_hash``, the hash of ``video.spotting``
+    ``truth_labelled`` (``video.truth_intervals_labelled``: the true micro
+    intervals classified on their own) gives the recognition F1 without
+    spotting's losses. Every row carries ``spotting_params_hash``, the hash of ``video.spotting``
     and ``video.tracking``: figures from different settings never mix.
     Videos without a ``<stem>.ground_truth.csv`` sidecar have no truth: with
     none at all the table is empty (and the report leaves the section out).
@@ -848,4 +1006,10 @@ def evaluate_spotting_if_truth(
         len(videos),
         parameters_id,
     )
-    return evaluate_spotting(labelled_intervals, ground_truth, params, parameters_id)
+    return evaluate_spotting(
+        labelled_intervals,
+        ground_truth,
+        params,
+        parameters_id,
+        truth_labelled=truth_labelled,
+    )

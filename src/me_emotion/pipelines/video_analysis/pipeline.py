@@ -1,7 +1,8 @@
 """The video pipeline, registered as ``video`` (datasets ``video.*``).
 
 It reads the models trained by the ``casme2`` and ``samm`` pipelines
-(``{namespace}.keras_model_*``, ``{namespace}.data_source``) and their
+(``video.recognition_models``: loaders of ``data/06_models/<namespace>/*.keras``,
+of which only the chosen model per namespace is read; ``{namespace}.data_source``) and their
 parameters (classes, image size, VGG-16 weights, crops), so a model always
 gets the inputs it was trained on.
 """
@@ -20,18 +21,13 @@ from .nodes import (
     spot_intervals,
     summarise_videos,
     track_faces,
+    truth_micro_intervals,
 )
 from .report import draw_timelines, render_video_report
 
-MODEL_INPUTS = {
-    f"{namespace}.keras_model_{model}"
-    for namespace in DATASETS
-    for model in ("hybrid_micronet", "flow_cnn")
-}
 WEIGHTS_INPUTS = {f"{namespace}.vgg16_weights" for namespace in DATASETS}
 SHARED_INPUTS = (
-    MODEL_INPUTS
-    | WEIGHTS_INPUTS
+    WEIGHTS_INPUTS
     | {"casme2.data_source", "samm.data_source", "run_environment"}
     | {f"{ns}.{name}" for ns in DATASETS for name in ("metrics", "bootstrap_intervals")}
 )
@@ -64,15 +60,23 @@ def create_pipeline(**kwargs) -> Pipeline:
             name="spot_intervals",
         ),
         Node(
+            func=truth_micro_intervals,
+            inputs=["ground_truth", "video_index"],
+            outputs="truth_intervals",
+            name="truth_micro_intervals",
+        ),
+        Node(
             func=extract_interval_crops,
             inputs=[
                 "videos",
                 "face_tracks",
                 "spotted_intervals",
+                "truth_intervals",
+                "haar_cascade",
                 "params:casme2.face_detection",
                 "params:recognition",
             ],
-            outputs="interval_crops",
+            outputs=["interval_crops", "truth_interval_crops"],
             name="extract_interval_crops",
         ),
         Node(
@@ -94,10 +98,9 @@ def create_pipeline(**kwargs) -> Pipeline:
             inputs=[
                 "spotted_intervals",
                 "interval_crops",
-                "casme2.keras_model_hybrid_micronet",
-                "casme2.keras_model_flow_cnn",
-                "samm.keras_model_hybrid_micronet",
-                "samm.keras_model_flow_cnn",
+                "truth_intervals",
+                "truth_interval_crops",
+                "recognition_models",
                 "casme2.vgg16_weights",
                 "samm.vgg16_weights",
                 "run_environment",
@@ -105,9 +108,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "params:casme2",
                 "params:samm",
                 "params:composite.labels.class_maps",
-                "params:recognition",
             ],
-            outputs="intervals",
+            outputs=["intervals", "truth_intervals_labelled"],
             name="classify_intervals",
         ),
         Node(
@@ -126,6 +128,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             func=evaluate_spotting_if_truth,
             inputs=[
                 "intervals",
+                "truth_intervals_labelled",
                 "ground_truth",
                 "params:evaluation",
                 "params:spotting",
