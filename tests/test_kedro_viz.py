@@ -25,6 +25,8 @@ import pytest
 from tests.conftest import PROJECT_ROOT, make_project_copy
 from tests.pipelines.reporting import chromium
 
+pytestmark = pytest.mark.integration  # `kedro viz` on a project copy
+
 # A node of every stage, as kedro-viz shows them once the casme2 pipeline is expanded.
 NODES = [
     "build_clip_index",

@@ -160,6 +160,7 @@ def test_mlflow_type_hint_warning_is_dropped_where_warnings_are_logged(formatwar
     assert all(f.filter(record(own_file)) for f in logged)
 
 
+@pytest.mark.integration  # a fresh interpreter imports TensorFlow
 def test_importing_tensorflow_after_the_package_leaves_stderr_clean():
     """A user's shell: TF_CPP_MIN_LOG_LEVEL unset; TensorFlow loaded and its devices listed."""
     code = textwrap.dedent(

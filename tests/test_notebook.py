@@ -6,45 +6,11 @@ import shutil
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import PROJECT_ROOT, run_pipeline
+from tests.conftest import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore_catalog.ipynb"
-# The casme2 pipeline shrunk to seconds: random 32-px VGG-16 inputs, one epoch
-# of small networks. Numbers are meaningless; every dataset the notebook loads
-# is written.
-SHRINK = {
-    "vgg16_weights": None,  # the catalog's casme2.vgg16_weights: random weights
-    "casme2": {
-        "feature_extraction": {
-            "image": {"size": 32, "border_px": 1},
-            "execution": "graph",
-            "flow": {"method": "farneback"},
-        },
-        "training": {
-            "image": {"size": 32},
-            "models": {
-                "hybrid_micronet": {
-                    "epochs": 1,
-                    "filters": [4, 8, 8],
-                    "embedding_units": 8,
-                },
-                "hybrid_micronet_paper": {
-                    "epochs": 1,
-                    "filters": [4, 8, 8],
-                    "embedding_units": 8,
-                    "fusion_units": 8,
-                },
-                "cnn": {"epochs": 1, "filters": [4, 8, 8]},
-                "ann": {"epochs": 1, "hidden_units": [8]},
-                "flow_cnn": {"epochs": 1},
-                "au_enhanced": {"n_clusters": 2},
-            },
-        },
-    },
-}
 
 
 def test_notebook_is_committed_without_outputs():
@@ -72,11 +38,9 @@ def _outputs(notebook: nbformat.NotebookNode, kind: str) -> list:
     ]
 
 
-@pytest.mark.integration
-def test_notebook_runs_on_the_tiny_set(tiny_project: Path):
-    """Runs the casme2 pipeline on the tiny set, then every cell, from notebooks/ as a user would."""
-    run_pipeline(tiny_project, "casme2", SHRINK)
-    folder = tiny_project / "notebooks"
+def test_notebook_runs_on_the_tiny_set(trained_project: Path):
+    """Every cell, from notebooks/ as a user would, on the shared trained tiny project."""
+    folder = trained_project / "notebooks"
     folder.mkdir()
     shutil.copy(NOTEBOOK, folder / NOTEBOOK.name)
     notebook = nbformat.read(folder / NOTEBOOK.name, as_version=4)
@@ -95,6 +59,6 @@ def test_notebook_runs_on_the_tiny_set(tiny_project: Path):
         len(_outputs(notebook, "application/vnd.plotly.v1+json")) == 2
     )  # PCA, confusion
     assert (
-        str(tiny_project / "data" / "08_reporting" / "casme2" / "report.html")
+        str(trained_project / "data" / "08_reporting" / "casme2" / "report.html")
         in printed
     )

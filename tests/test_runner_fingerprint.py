@@ -28,8 +28,7 @@ from me_emotion.node_signature import (
 from me_emotion.pipeline_registry import register_pipelines
 from me_emotion.runner import IncrementalRunner
 
-from .conftest import run_pipeline
-from .test_notebook import SHRINK
+from .conftest import TRAINED, run_pipeline
 
 HERE = _file_digest(Path(__file__))
 
@@ -221,30 +220,25 @@ def test_an_in_memory_dataset_between_nodes_is_made_on_demand(tmp_path: Path):
     assert _memory_pipeline_run(tmp_path, 10) == set()
 
 
-@pytest.mark.integration
-def test_a_second_incremental_run_of_casme2_runs_no_node(tiny_project: Path):
-    stamps = tiny_project / "data/09_run_stamps"
-
-    def run() -> set[str]:
-        before = {p.name: p.stat().st_mtime_ns for p in stamps.glob("*.json")}
-        run_pipeline(
-            tiny_project,
-            "casme2",
-            SHRINK,
-            runner=IncrementalRunner(stamps=str(stamps)),
-        )
-        return {
-            json.loads(p.read_text())["node"]
-            for p in stamps.glob("*.json")
-            if before.get(p.name) != p.stat().st_mtime_ns
-        }
-
-    cold = run()
-    assert "casme2.train_hybrid_micronet" in cold
+def test_a_second_incremental_run_of_casme2_runs_no_node(trained_run, trained_project):
+    """The shared project's cold run went through the incremental runner (conftest)."""
+    stamps = trained_project / "data/09_run_stamps"
+    assert "casme2.train_hybrid_micronet" in trained_run.cold
     codes = [json.loads(p.read_text())["signature"]["code"] for p in stamps.iterdir()]
     assert "unknown" not in codes
     first = {p.name: json.loads(p.read_text()) for p in stamps.iterdir()}
-    again = run()
+    before = {p.name: p.stat().st_mtime_ns for p in stamps.glob("*.json")}
+    run_pipeline(
+        trained_project,
+        "casme2",
+        TRAINED,
+        runner=IncrementalRunner(stamps=str(stamps)),
+    )
+    again = {
+        json.loads(p.read_text())["node"]
+        for p in stamps.glob("*.json")
+        if before.get(p.name) != p.stat().st_mtime_ns
+    }
     changed = {
         name: {
             key: [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pandas as pd
-import pytest
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -131,26 +130,27 @@ def test_project_parameters_and_catalog_fit_the_stage(kedro_project):
                 assert entry.metadata["kedro-viz"]["layer"], name
 
 
-@pytest.mark.integration
 def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(
-    tiny_project, monkeypatch
+    trained_project, monkeypatch
 ):
+    """The shared trained project's face stage ran with the project's parameters."""
     face_stage = [
         "casme2.crop_faces",
         "casme2.crop_flow_frames",
         "casme2.draw_contact_sheet",
     ]
-    run_pipeline(tiny_project, "casme2", to_nodes=face_stage)
-    primary = tiny_project / "data/03_primary/casme2"
+    primary = trained_project / "data/03_primary/casme2"
     index = pd.read_parquet(
-        tiny_project / "data/02_intermediate/casme2/clip_index.parquet"
+        trained_project / "data/02_intermediate/casme2/clip_index.parquet"
     )
     boxes = pd.read_parquet(primary / "face_boxes.parquet")
     rejects = pd.read_csv(primary / "face_rejects.csv")
     assert len(boxes) + len(rejects) == len(index)
     assert len(boxes) >= 0.95 * len(index)
     assert rejects["reason"].notna().all()
-    assert (tiny_project / "data/08_reporting/casme2/face_contact_sheet.png").is_file()
+    assert (
+        trained_project / "data/08_reporting/casme2/face_contact_sheet.png"
+    ).is_file()
 
     opened = []  # the clip files read, in order
     read_clip = ClipFramesDataset.load
@@ -159,8 +159,8 @@ def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(
         "load",
         lambda dataset: opened.append(dataset) or read_clip(dataset),
     )
-    bootstrap_project(tiny_project)
-    with KedroSession.create(project_path=tiny_project) as session:
+    bootstrap_project(trained_project)
+    with KedroSession.create(project_path=trained_project) as session:
         catalog = session.load_context().catalog
         crops = catalog.load("casme2.face_crops")
         flow = catalog.load("casme2.flow_crops")
@@ -178,7 +178,9 @@ def test_casme2_run_writes_crops_loads_them_lazily_and_skips_on_rerun(
     assert flow_clip.crop_box == clip.crop_box
 
     written = {p: p.stat().st_mtime_ns for p in primary.rglob("*") if p.is_file()}
-    run_pipeline(tiny_project, "casme2", to_nodes=face_stage, only_missing_outputs=True)
+    run_pipeline(
+        trained_project, "casme2", to_nodes=face_stage, only_missing_outputs=True
+    )
     assert {
         p: p.stat().st_mtime_ns for p in primary.rglob("*") if p.is_file()
     } == written

@@ -11,7 +11,7 @@ import yaml
 from me_emotion.pipelines.training.inputs import ACTION_UNITS, ModelInputs
 from me_emotion.pipelines.training.nodes import evaluate_model
 from me_emotion.pipelines.training.pipeline import SHARED_PARAMETERS
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, TINY_MODELS
 
 CLASSES = ("negative", "positive", "surprise")
 # AUs that define each class (and make au_enhanced learnable)
@@ -97,67 +97,6 @@ def make_inputs(
         apex_image=apex_image,
         embedding_weights=np.array("random (untrained)"),
     )
-
-
-TINY_MODELS = {
-    "hybrid_micronet": {
-        "branches": ["image_delta", "embedding_delta", "flow"],
-        "filters": [4, 8],
-        "embedding_units": 8,
-        "appearance_dropout": 0.5,
-        "fusion_weights": {"image_delta": 1.0, "embedding_delta": 1.0, "flow": 1.0},
-        "channels": ["u", "v"],
-        "branch_filters": [2, 3],
-        "flip_augment": True,
-        "learning_rate": 0.01,
-        "epochs": 2,
-        "batch_size": 16,
-    },
-    "hybrid_micronet_paper": {
-        "filters": [4, 8],
-        "embedding_units": 8,
-        "fusion_units": 8,
-        "dropout": 0.1,
-        "learning_rate": 0.05,
-        "momentum": 0.5,
-        "epochs": 1,
-        "batch_size": 16,
-    },
-    "cnn": {
-        "filters": [4, 8],
-        "dropout": 0.1,
-        "learning_rate": 0.05,
-        "momentum": 0.5,
-        "epochs": 1,
-        "batch_size": 16,
-    },
-    "ann": {
-        "hidden_units": [8],
-        "dropout": 0.1,
-        "learning_rate": 0.05,
-        "momentum": 0.5,
-        "epochs": 2,
-        "batch_size": 16,
-    },
-    "flow_cnn": {
-        "channels": ["u", "v"],
-        "branch_filters": [2, 3],
-        "learning_rate": 0.01,
-        "epochs": 2,
-        "batch_size": 16,
-        "flip_augment": True,
-    },
-    "decision_tree": {"max_depth": 3, "min_samples_leaf": 1},
-    "svm": {"C": 1.0, "kernel": "rbf", "gamma": "scale"},
-    "au_enhanced": {"n_clusters": 2, "n_components": 2, "C": 1.0},
-    "au_predicted": {
-        "n_clusters": 2,
-        "n_components": 2,
-        "C": 1.0,
-        "au_C": 1.0,
-        "au_cv_folds": 3,
-    },
-}
 
 
 def project_training_block(namespace: str = "casme2") -> dict:

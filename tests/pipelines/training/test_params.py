@@ -10,6 +10,8 @@ from me_emotion.parameters import validate_parameters
 from me_emotion.pipelines.training.pipeline import SHARED_PARAMETERS
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.integration  # every test loads the project (KedroSession)
+
 
 def _params(env: str | None) -> dict:
     bootstrap_project(PROJECT_ROOT)

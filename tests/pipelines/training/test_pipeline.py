@@ -14,15 +14,7 @@ from kedro.framework.startup import bootstrap_project
 
 from me_emotion.pipelines.training import create_composite_pipeline, create_pipeline
 from me_emotion.pipelines.training.registry import MODELS
-from tests.conftest import PROJECT_ROOT, run_pipeline
-
-from .conftest import TINY_MODELS
-
-TINY_FEATURES = {
-    "image": {"size": 32, "border_px": 1},
-    "flow": {"method": "farneback", "grid": 8},
-}
-TINY_TRAINING = {"image": {"size": 32, "border_px": 1}, "models": TINY_MODELS}
+from tests.conftest import PROJECT_ROOT, TRAINED, run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +24,7 @@ def context() -> Iterator:
         yield session.load_context()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ["casme2", "samm", "composite"])
 def test_every_training_dataset_is_declared(context, name):
     catalog = context.catalog  # built anew on each access: once is enough
@@ -42,6 +35,7 @@ def test_every_training_dataset_is_declared(context, name):
     assert not undeclared
 
 
+@pytest.mark.integration
 def test_models_are_saved_with_the_right_dataset_types(context):
     catalog = context.catalog
     assert (
@@ -72,6 +66,7 @@ def test_one_node_per_model_and_the_composite_joins_both_datasets():
     } <= composite.outputs()
 
 
+@pytest.mark.integration
 def test_composite_parameters_map_to_three_classes(context):
     block = context.params["composite"]["training"]
     assert block["classes"] == ["negative", "positive", "surprise"]
@@ -203,55 +198,38 @@ def _check_a_list_decides_the_composite(project, params) -> None:
     assert sorted(inputs["clip_name"].tolist()) == sorted(found[2])
 
 
-@pytest.mark.integration
-def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
-    training = {**TINY_TRAINING, "protocols": ["paper_random_split", "loso"]}
-    params = {
-        "vgg16_weights": None,  # overrides ${globals:vgg16_weights}: random weights
-        "casme2": {
-            "feature_extraction": TINY_FEATURES,
-            "training": copy.deepcopy(training),
-        },
-        "samm": {
-            "feature_extraction": TINY_FEATURES,
-            "training": copy.deepcopy(training),
-        },
-        "composite": {
-            "training": {
-                **copy.deepcopy(TINY_TRAINING),
-                "protocols": ["composite", "cross_dataset"],
-            }
-        },
-    }
-    run_pipeline(tiny_project, "__default__", extra_params=params)
+@pytest.mark.parametrize("namespace", ["casme2", "samm"])
+def test_tiny_runs_of_casme2_and_samm(trained_run, namespace):
+    """The shared trained project (conftest.TRAINED): both protocols, every model."""
+    project = trained_run.path
     embeddings = pd.read_parquet(
-        tiny_project / "data/04_feature/casme2/vgg_embeddings.parquet"
+        project / f"data/04_feature/{namespace}/vgg_embeddings.parquet"
     )
     assert set(embeddings["weights"]) == {
         "random (untrained)"
     }  # the null override works
-    for namespace in ("casme2", "samm"):
-        _check_outputs(tiny_project, namespace, {"paper_random_split", "loso"})
-        # the tiny set has every class in two subjects: no LOSO fold lacks one
-        gaps = pd.read_csv(
-            tiny_project / f"data/05_model_input/{namespace}/fold_class_gaps.csv"
-        )
-        assert gaps[gaps["protocol"] == "loso"].empty, gaps
+    _check_outputs(project, namespace, {"paper_random_split", "loso"})
+    # the tiny set has every class in two subjects: no LOSO fold lacks one
+    gaps = pd.read_csv(project / f"data/05_model_input/{namespace}/fold_class_gaps.csv")
+    assert gaps[gaps["protocol"] == "loso"].empty, gaps
 
-    run_pipeline(tiny_project, "composite", extra_params=params)
-    metrics = _check_outputs(tiny_project, "composite", {"composite", "cross_dataset"})
-    _check_composite_tables(tiny_project)
+
+def test_tiny_run_of_the_composite(trained_run):
+    project = trained_run.path
+    metrics = _check_outputs(project, "composite", {"composite", "cross_dataset"})
+    _check_composite_tables(project)
     assert (metrics["n_classes"] == 3).all()
     predictions = pd.read_parquet(
-        tiny_project / "data/07_model_output/composite/predictions.parquet"
+        project / "data/07_model_output/composite/predictions.parquet"
     )
     assert set(predictions["dataset"]) == {"casme2", "samm"}
     assert predictions["subject"].str.match(r"^(casme2|samm)/").all()
 
-    # the saved all-subjects models load and predict
-    bootstrap_project(tiny_project)
+
+def test_the_saved_all_subjects_models_load_and_predict(trained_project):
+    bootstrap_project(trained_project)
     with KedroSession.create(
-        project_path=tiny_project, runtime_params=params
+        project_path=trained_project, runtime_params=copy.deepcopy(TRAINED)
     ) as session:
         catalog = session.load_context().catalog
         model = catalog.load("composite.keras_model_flow_cnn")
@@ -263,9 +241,12 @@ def test_tiny_runs_of_casme2_samm_and_composite(tiny_project):
             catalog.load("casme2.model_inputs")["embeddings"][:3]
         ).shape == (3,)
 
-    _check_a_list_decides_the_composite(tiny_project, params)
+
+def test_a_list_file_decides_the_composite(trained_project):
+    _check_a_list_decides_the_composite(trained_project, copy.deepcopy(TRAINED))
 
 
+@pytest.mark.integration
 def test_clip_labels_need_only_the_clip_indexes_and_the_list(context):
     """`kedro run --pipelines=composite --to-outputs=composite.clip_labels` is cheap."""
     cheap = pipelines["composite"].to_outputs("composite.clip_labels")
