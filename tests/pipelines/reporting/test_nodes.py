@@ -26,6 +26,9 @@ from tests.conftest import conf_parameters
 
 from .conftest import CLASSES, MODELS, WEIGHTS
 
+# the default HybridMicroNet's display name, as the parameters give it
+HYBRID = conf_parameters("reporting", "casme2", "reporting")["model_names"]["hybrid_micronet"]
+
 NO_GAPS = pd.DataFrame(
     columns=["protocol", "fold", "level", "missing_classes", "test_clips_of_them"]
 )
@@ -75,11 +78,11 @@ def test_confusion_table_without_its_columns_is_refused(confusion_matrices):
 
 def test_tables_put_the_random_split_beside_loso(metrics, params):
     table1, table2, table3 = build_result_tables(metrics, None, params)
-    assert set(table1["model"]) == {"HybridMicroNet"}
+    assert set(table1["model"]) == {HYBRID}
     assert set(table2["model"]) == {"AU-enhanced (annotated AUs)"}
     # hybrid first, baselines in parameter order (absent ones skipped), enhanced last
     assert list(dict.fromkeys(table3["model"])) == [
-        "HybridMicroNet",
+        HYBRID,
         "ANN",
         "SVM",
         "flow CNN (onset-apex)",
@@ -209,7 +212,7 @@ def test_score_figure_has_a_panel_per_protocol_and_chance_marks(metrics, params)
         "clip level" in fig.layout.title.text and "SYNTHETIC" in fig.layout.title.text
     )
     loso_uf1 = next(t for t in fig.data if t.name == "UF1" and t.xaxis == "x2")
-    assert list(loso_uf1.x)[0] == "HybridMicroNet"
+    assert list(loso_uf1.x)[0] == HYBRID
 
 
 def test_per_class_recall_is_the_confusion_diagonal(
@@ -314,7 +317,7 @@ def test_report_quotes_the_runs_own_random_split_and_loso_figures(report, metric
     loso = hybrid[(hybrid.protocol == "loso") & (hybrid.level == "clip")].iloc[0]
     accuracy, uf1 = col.METRICS["accuracy"], col.METRICS["UF1"]
     assert (
-        f"HybridMicroNet reached accuracy <strong>{split[accuracy]:.3f}</strong> "
+        f"{HYBRID} reached accuracy <strong>{split[accuracy]:.3f}</strong> "
         f"(UF1 {split[uf1]:.3f}) under <code>paper_random_split</code> (frame level)"
     ) in " ".join(leakage.split())
     assert (
@@ -435,7 +438,7 @@ def test_report_lists_per_subject_uf1_and_the_paired_comparison(evaluated_report
     assert "ANN 0.100 0.110 0.120 0.110 0.100 0.120" in body  # median, min, max
     assert "sub01 (4 clips) sub02 (5 clips) sub03 (6 clips) median" in body
     # comparison: SVM (index 2) minus HybridMicroNet = 0.2 [-0.05, 0.25], Holm p 0.06
-    assert "SVM HybridMicroNet 0.200 [-0.050, 0.250] 0.060" in body
+    assert f"SVM {HYBRID} 0.200 [-0.050, 0.250] 0.060" in body
     assert f"UF1 p, Holm over {len(MODELS) - 1}" in body
     assert "Holm-adjusted over every comparison with HybridMicroNet" in body
     assert "Protocol loso , clip level" in body
@@ -575,15 +578,15 @@ def test_composite_report_puts_dataset_figures_and_transfer_beside_the_loso(
     ].iloc[0]
     pooled = f"{hybrid.uf1:.3f} [{hybrid.uf1 - 0.1:.3f}, {hybrid.uf1 + 0.1:.3f}]"
     rows = [
-        f"HybridMicroNet MEGC 2019 composite, CASME-II + SAMM part (LOSO), all clips "
+        f"{HYBRID} MEGC 2019 composite, CASME-II + SAMM part (LOSO), all clips "
         f"all all {int(hybrid.n_samples)} {pooled}",
-        "HybridMicroNet MEGC 2019 composite, CASME-II + SAMM part (LOSO), casme2 clips "
+        f"{HYBRID} MEGC 2019 composite, CASME-II + SAMM part (LOSO), casme2 clips "
         "all casme2 7 0.610",
-        "HybridMicroNet MEGC 2019 composite, CASME-II + SAMM part (LOSO), samm clips "
+        f"{HYBRID} MEGC 2019 composite, CASME-II + SAMM part (LOSO), samm clips "
         "all samm 7 0.520",
-        "HybridMicroNet cross-dataset transfer: trained on casme2, tested on samm "
+        f"{HYBRID} cross-dataset transfer: trained on casme2, tested on samm "
         "casme2 samm 7 0.430",
-        "HybridMicroNet cross-dataset transfer: trained on samm, tested on casme2 "
+        f"{HYBRID} cross-dataset transfer: trained on samm, tested on casme2 "
         "samm casme2 7 0.340",
     ]
     positions = [body.index(row) for row in rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from me_emotion.core import architectures
@@ -40,6 +41,21 @@ TINY_MODEL_PARAMS = {
 }
 
 
+def _always_first_class(model):
+    """The model with a constant output layer preferring its first class.
+
+    Untrained weights would label intervals at random (a test could then see
+    every interval as "others" by chance); this way casme2 always says
+    happiness (group positive) and samm anger (group negative).
+    """
+    output = next(layer for layer in reversed(model.layers) if layer.get_weights())
+    kernel, bias = output.get_weights()
+    bias = np.zeros_like(bias)
+    bias[0] = 3.0
+    output.set_weights([np.zeros_like(kernel), bias])
+    return model
+
+
 def write_tiny_models(
     project: Path, source: str = "synthetic", image_size: int = 32, grid: int = 8
 ) -> None:
@@ -62,11 +78,11 @@ def write_tiny_models(
             embedding_units=4,
             branch_filters=[1, 2, 3],
         )
-        hybrid.save(folder / "hybrid_micronet.keras")
+        _always_first_class(hybrid).save(folder / "hybrid_micronet.keras")
         flow = architectures.build_flow_cnn(
             grid, 2, len(classes), branch_filters=[1, 2, 3]
         )
-        flow.save(folder / "flow_cnn.keras")
+        _always_first_class(flow).save(folder / "flow_cnn.keras")
         reporting = project / "data" / "08_reporting" / namespace
         reporting.mkdir(parents=True, exist_ok=True)
         (reporting / "data_source.json").write_text(
