@@ -45,6 +45,13 @@ TINY_MODELS = {
         "embedding_units": 8,
         "appearance_dropout": 0.5,
         "fusion_weights": {"image_delta": 1.0, "embedding_delta": 1.0, "flow": 1.0},
+        # chosen per fold on held-out training subjects: the shared project
+        # runs that path (pinned in tests/pipelines/training/test_pipeline.py)
+        "fusion_choice": {
+            "on_validation": True,
+            "validation_share": 0.2,
+            "levels": [0, 1, 2],
+        },
         "channels": ["u", "v"],
         "branch_filters": [2, 3],
         "flip_augment": True,

@@ -13,7 +13,9 @@ from me_emotion.core.architectures import (
     build_flow_cnn,
     build_hybrid_micronet,
     build_onset_hybrid,
+    fusion_branches,
     residual_attention_block,
+    set_fusion_weights,
 )
 
 
@@ -238,3 +240,30 @@ def test_onset_hybrid_refuses_unknown_or_no_branches():
         build_onset_hybrid({}, 3)
     with pytest.raises(ValueError, match="at least one of"):
         build_onset_hybrid({"image": (32, 32, 1)}, 3)
+
+
+def test_set_fusion_weights_changes_the_fused_output_and_is_saved(tmp_path):
+    """Weights set after building (as once chosen on validation) normalise to 1,
+    change only ``probabilities`` and survive a save and reload."""
+    model = build_onset_hybrid(_onset_shapes(), 3, filters=(4, 8), embedding_units=4)
+    assert fusion_branches(model) == ["image_delta", "embedding_delta", "flow"]
+    assert set_fusion_weights(model, {"image_delta": 0.0, "embedding_delta": 2.0}) == {
+        "image_delta": 0.0,
+        "embedding_delta": 2 / 3,
+        "flow": 1 / 3,  # not named: 1 before normalising
+    }
+    rng = np.random.default_rng(2)
+    x = {
+        k: rng.normal(0, 1, (4, *v)).astype(np.float32)
+        for k, v in _onset_shapes().items()
+    }
+    out = model.predict(x, verbose=0)
+    expected = (
+        2 * out["embedding_delta_probabilities"] + out["flow_probabilities"]
+    ) / 3
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-6)
+    dataset = TensorFlowModelDataset(filepath=str(tmp_path / "weighted.keras"))
+    dataset.save(model)
+    np.testing.assert_allclose(
+        dataset.load().predict(x, verbose=0)["probabilities"], expected, atol=1e-6
+    )

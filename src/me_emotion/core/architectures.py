@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
 
 IMAGE_INPUT = "image"
@@ -44,6 +45,7 @@ FLOW_INPUT = "flow"
 IMAGE_DELTA_INPUT = "image_delta"  # apex face image minus onset face image
 EMBEDDING_DELTA_INPUT = "embedding_delta"  # VGG-16(apex crop) - VGG-16(onset crop)
 PROBABILITIES = "probabilities"  # the output every consumer reads
+FUSION_LAYER = "fusion"  # onset HybridMicroNet: the heads' weighted mean
 MIN_IMAGE_SIZE = 32
 
 
@@ -330,7 +332,8 @@ def build_onset_hybrid(  # noqa: PLR0913 - the variant's hyper-parameters
     trained with its own loss, so no branch can take over the others'
     training signal; the model's output ``probabilities`` is their weighted
     mean (late fusion) with ``fusion_weights`` per branch (None: equal),
-    normalised to sum 1. The weights change no head's training (each head has
+    normalised to sum 1, held in the non-trainable ``fusion`` layer
+    (:func:`set_fusion_weights` changes them on a trained model). The weights change no head's training (each head has
     its own loss), only how the heads are combined. The appearance branches
     (image, embedding) get ``appearance_dropout`` before their softmax.
 
@@ -367,21 +370,49 @@ def build_onset_hybrid(  # noqa: PLR0913 - the variant's hyper-parameters
         heads[f"{name}_{PROBABILITIES}"] = layers.Activation(
             "softmax", dtype="float32", name=f"{name}_{PROBABILITIES}"
         )(x)
-    weights = {name: 1.0 for name in inputs} | dict(fusion_weights or {})
-    total = sum(float(weights[name]) for name in inputs)
-    if total <= 0 or any(float(weights[name]) < 0 for name in inputs):
-        raise ValueError(
-            f"fusion_weights {fusion_weights}: non-negative, some branch above 0"
-        )
-    weighted = [
-        layers.Rescaling(
-            float(weights[name]) / total, dtype="float32", name=f"{name}_weight"
-        )(heads[f"{name}_{PROBABILITIES}"])
-        for name in inputs
-    ]
-    fused = (
-        layers.Add(dtype="float32", name=PROBABILITIES)(weighted)
-        if len(weighted) > 1
-        else layers.Identity(dtype="float32", name=PROBABILITIES)(weighted[0])
+    # the heads stacked on a last axis, mixed by a non-trainable Dense: the
+    # weights live in the saved model and can be set after training
+    # (set_fusion_weights), e.g. once chosen on validation subjects
+    stacked = layers.Concatenate(axis=-1, dtype="float32", name="heads")(
+        [
+            layers.Reshape((n_classes, 1), dtype="float32", name=f"{name}_column")(
+                heads[f"{name}_{PROBABILITIES}"]
+            )
+            for name in inputs
+        ]
     )
-    return keras.Model(inputs, {PROBABILITIES: fused, **heads}, name="onset_hybrid")
+    mixed = layers.Dense(
+        1, use_bias=False, trainable=False, dtype="float32", name=FUSION_LAYER
+    )(stacked)
+    fused = layers.Reshape((n_classes,), dtype="float32", name=PROBABILITIES)(mixed)
+    model = keras.Model(inputs, {PROBABILITIES: fused, **heads}, name="onset_hybrid")
+    set_fusion_weights(model, fusion_weights or {})
+    return model
+
+
+def fusion_branches(model: keras.Model) -> list[str]:
+    """The branches an onset HybridMicroNet fuses, in its fusion layer's order."""
+    return [
+        name for name in ONSET_BRANCHES if f"{name}_{PROBABILITIES}" in model.output
+    ]
+
+
+def set_fusion_weights(
+    model: keras.Model, weights: dict[str, float]
+) -> dict[str, float]:
+    """Set the late-fusion weights (branches not named: 1), normalised to sum 1.
+
+    Returns:
+        The normalised weights per branch, as set.
+    """
+    branches = fusion_branches(model)
+    raw = {name: 1.0 for name in branches} | {
+        name: float(value) for name, value in weights.items() if name in branches
+    }
+    total = sum(raw.values())
+    if total <= 0 or any(value < 0 for value in raw.values()):
+        raise ValueError(f"fusion_weights {weights}: non-negative, some branch above 0")
+    normalised = {name: raw[name] / total for name in branches}
+    kernel = np.array([[normalised[name]] for name in branches], np.float32)
+    model.get_layer(FUSION_LAYER).set_weights([kernel])
+    return normalised

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from me_emotion.pipelines.training import builders
+from me_emotion.core.architectures import FUSION_LAYER
+from me_emotion.pipelines.training import builders, fusion
 from me_emotion.pipelines.training.au_enhanced import (
     AuEnhancedClassifier,
     AuPredictedClassifier,
@@ -61,6 +62,41 @@ def test_k_means_and_scaler_see_the_training_fold_only(inputs, params, monkeypat
         assert not np.isin(X[:, -1], inputs.embeddings[held_out, -1]).any()
     assert len(final.kmeans_.labels_) == len(inputs.sample_clip)  # final: every sample
     assert final.scaler_.n_samples_seen_ == len(inputs.sample_clip)
+
+
+@pytest.mark.integration  # trains HybridMicroNet 2 x 5 times
+def test_fusion_weights_are_chosen_on_training_subjects_only(
+    inputs, params, monkeypatch
+):
+    """HybridMicroNet's fusion choice validates on whole training subjects of
+    each fold, never the fold's test subject; the final model keeps the weights
+    chosen for it (a point of the grid)."""
+    seen = []
+    original_split = fusion.inner_split
+
+    def spy(groups, share, seed, fold_name):
+        inner, held = original_split(groups, share, seed, fold_name)
+        seen.append((fold_name, set(groups), set(groups[held])))
+        return inner, held
+
+    monkeypatch.setattr(fusion, "inner_split", spy)
+    assert params["models"]["hybrid_micronet"]["fusion_choice"]["on_validation"]
+    folds = build_folds(inputs, {**params, "protocols": ["loso"]})
+    _, final = evaluate("hybrid_micronet", inputs, folds, params)
+    subjects = set(inputs.clip_subject)
+    assert len(seen) == len(subjects) + 1  # every LOSO fold and the final model
+    for fold_name, training, held in seen:
+        test_subject = fold_name.split("/")[-1]
+        if fold_name.startswith("loso/"):
+            assert training == subjects - {test_subject}
+        else:
+            assert training == subjects  # final: every subject trains
+        assert len(held) == 1 and held < training  # round(0.2 x 3 or 4) = 1
+    kernel = final.get_layer(FUSION_LAYER).get_weights()[0].ravel()
+    grid = fusion.weight_grid(
+        ["image_delta", "embedding_delta", "flow"], (0.0, 1.0, 2.0)
+    )
+    assert any(np.allclose(kernel, list(w.values()), atol=1e-5) for w in grid)
 
 
 @pytest.mark.parametrize("name", ["au_enhanced", "au_predicted"])

@@ -26,11 +26,19 @@ from me_emotion.core.architectures import (
     FLOW_INPUT,
     IMAGE_DELTA_INPUT,
     IMAGE_INPUT,
+    set_fusion_weights,
 )
 from me_emotion.core.flow import FLOW_CHANNELS
 from me_emotion.core.vgg16 import seed_keras
 
-from .fitting import KerasTrainer, balanced_sample_weights, class_scores, fit_estimator
+from . import fusion
+from .fitting import (
+    KerasTrainer,
+    balanced_sample_weights,
+    class_scores,
+    fit_estimator,
+    predict_heads,
+)
 from .inputs import ModelInputs, apex_minus_onset
 from .protocols import FINAL, RANDOM_SPLIT, Fold
 from .registry import ACTION_UNITS_INPUT, ModelSpec
@@ -223,22 +231,18 @@ def fit_one_fold(
             if len(fold.validation)
             else None
         )
-        epochs = trainer.fit(
-            x_train,
-            y_train,
-            sample_weight=balanced_sample_weights(
-                y_train, settings.class_weight == "balanced"
-            ),
-            validation=validation,
-            n_classes=inputs.n_classes,
-            settings={
-                "epochs": evaluation.options["epochs"],
-                "batch_size": evaluation.options["batch_size"],
-                "patience": settings.patience,
-            },
-            seed=settings.seed,
+        choice = fusion.fusion_choice(evaluation.options)
+        weights = (
+            _choose_fusion_weights(evaluation, fold, choice, validation)
+            if choice is not None
+            else None
         )
-        fitted, extra = trainer.model, f", {epochs} epochs"
+        epochs = _fit_keras(evaluation, x_train, y_train, validation)
+        extra = ""
+        if weights is not None:  # after the fit: the fit resets every weight
+            set_fusion_weights(trainer.model, weights)
+            extra = ", fusion " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items())
+        fitted, extra = trainer.model, f", {epochs} epochs{extra}"
 
         def score(x: dict[str, np.ndarray]) -> np.ndarray:
             return trainer.predict(x)
@@ -271,6 +275,70 @@ def fit_one_fold(
         extra,
     )
     return table, (fitted if fold.protocol == FINAL else None)
+
+
+def _fit_keras(
+    evaluation: ModelEvaluation,
+    x_train: dict[str, np.ndarray],
+    y_train: np.ndarray,
+    validation: tuple[dict[str, np.ndarray], np.ndarray] | None,
+) -> int:
+    """The evaluation's Keras model fitted from its initial state; the epochs run."""
+    settings = evaluation.settings
+    return evaluation.trainer().fit(
+        x_train,
+        y_train,
+        sample_weight=balanced_sample_weights(
+            y_train, settings.class_weight == "balanced"
+        ),
+        validation=validation,
+        n_classes=evaluation.inputs.n_classes,
+        settings={
+            "epochs": evaluation.options["epochs"],
+            "batch_size": evaluation.options["batch_size"],
+            "patience": settings.patience,
+        },
+        seed=settings.seed,
+    )
+
+
+def _choose_fusion_weights(
+    evaluation: ModelEvaluation,
+    fold: Fold,
+    choice: fusion.FusionChoice,
+    validation: tuple[dict[str, np.ndarray], np.ndarray] | None,
+) -> dict[str, float]:
+    """Late-fusion weights chosen on part of the fold's training samples (``fusion``)."""
+    spec, inputs = evaluation.spec, evaluation.inputs
+    y = inputs.sample_y if spec.level == "frame" else inputs.clip_y
+    inner, held = fusion.inner_split(
+        cross_fitting_groups(inputs, spec, fold),
+        choice.validation_share,
+        evaluation.settings.seed,
+        f"{fold.protocol}/{fold.name}",
+    )
+    inner_train, held_out = fold.train[inner], fold.train[held]
+    x_inner = model_arrays(inputs, spec, inner_train, evaluation.options)
+    y_inner = y[inner_train]
+    if spec.augment is not None:  # inner-training samples only
+        x_inner, y_inner = spec.augment(evaluation.options, x_inner, y_inner)
+    _fit_keras(evaluation, x_inner, y_inner, validation)
+    heads = predict_heads(
+        evaluation.trainer().model,
+        model_arrays(inputs, spec, held_out, evaluation.options),
+    )
+    weights, loss = fusion.choose_weights(heads, y[held_out], choice.levels)
+    logger.info(
+        "%s %s fold %s: fusion weights %s chosen on %d validation samples of the "
+        "training side (balanced log-loss %.3f)",
+        evaluation.name,
+        fold.protocol,
+        fold.name,
+        ", ".join(f"{k} {v:.2f}" for k, v in weights.items()),
+        len(held_out),
+        loss,
+    )
+    return weights
 
 
 def prediction_rows(

@@ -168,6 +168,17 @@ class KerasTrainer:
         return np.asarray(predicted, np.float32)
 
 
+def predict_heads(model: Any, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each branch head's probabilities ``{branch: (n, K)}`` of a late-fusion model."""
+    predicted = model.predict(x, batch_size=256, verbose=0)
+    suffix = f"_{PROBABILITIES}"
+    return {
+        name[: -len(suffix)]: np.asarray(values, np.float32)
+        for name, values in predicted.items()
+        if name.endswith(suffix)
+    }
+
+
 def fit_estimator(
     template: BaseEstimator,
     X: np.ndarray,

@@ -117,6 +117,11 @@ MODELS: dict[str, ModelSpec] = {
             "embedding_units": int,
             "appearance_dropout": NUMBER,
             "fusion_weights": {name: NUMBER for name in ONSET_BRANCHES},
+            "fusion_choice": {
+                "on_validation": bool,
+                "validation_share": NUMBER,
+                "levels": ListOf(NUMBER),
+            },
             "channels": ListOf(Choice(*FLOW_CHANNELS)),
             "branch_filters": ListOf(int),
             "flip_augment": bool,
