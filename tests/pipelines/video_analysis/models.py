@@ -42,17 +42,20 @@ TINY_MODEL_PARAMS = {
 
 
 def _always_first_class(model):
-    """The model with a constant output layer preferring its first class.
+    """The model with constant class scores preferring its first class.
 
     Untrained weights would label intervals at random (a test could then see
     every interval as "others" by chance); this way casme2 always says
-    happiness (group positive) and samm anger (group negative).
+    happiness (group positive) and samm anger (group negative). Every
+    ``*logits`` layer (the flow CNN's one, each HybridMicroNet head's) is set.
     """
-    output = next(layer for layer in reversed(model.layers) if layer.get_weights())
-    kernel, bias = output.get_weights()
-    bias = np.zeros_like(bias)
-    bias[0] = 3.0
-    output.set_weights([np.zeros_like(kernel), bias])
+    logits = [layer for layer in model.layers if layer.name.endswith("logits")]
+    assert logits, f"{model.name}: no logits layer"
+    for layer in logits:
+        kernel, bias = layer.get_weights()
+        bias = np.zeros_like(bias)
+        bias[0] = 3.0
+        layer.set_weights([np.zeros_like(kernel), bias])
     return model
 
 
