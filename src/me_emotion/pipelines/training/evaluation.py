@@ -238,11 +238,10 @@ def fit_one_fold(
             else None
         )
         epochs = _fit_keras(evaluation, x_train, y_train, validation)
-        extra = ""
+        fitted, extra = trainer.model, f", {epochs} epochs"
         if weights is not None:  # after the fit: the fit resets every weight
-            set_fusion_weights(trainer.model, weights)
-            extra = ", fusion " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items())
-        fitted, extra = trainer.model, f", {epochs} epochs{extra}"
+            set_fusion_weights(fitted, weights)
+            extra += f", fusion {fusion.describe(weights)}"
 
         def score(x: dict[str, np.ndarray]) -> np.ndarray:
             return trainer.predict(x)
@@ -334,7 +333,7 @@ def _choose_fusion_weights(
         evaluation.name,
         fold.protocol,
         fold.name,
-        ", ".join(f"{k} {v:.2f}" for k, v in weights.items()),
+        fusion.describe(weights),
         len(held_out),
         loss,
     )

@@ -22,13 +22,12 @@ fold's test samples:
 from __future__ import annotations
 
 import itertools
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from .fitting import balanced_sample_weights
 
 PROBABILITY_FLOOR = 1e-7  # log-loss of a zero probability stays finite
 
@@ -60,6 +59,11 @@ def fusion_choice(options: dict[str, Any]) -> FusionChoice | None:
     return FusionChoice(share, levels)
 
 
+def describe(weights: dict[str, float]) -> str:
+    """``image_delta 0.25, embedding_delta 0.25, flow 0.50``."""
+    return ", ".join(f"{name} {value:.2f}" for name, value in weights.items())
+
+
 def inner_split(
     groups: np.ndarray, share: float, seed: int, fold_name: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -83,10 +87,10 @@ def inner_split(
 
 
 def balanced_log_loss(probabilities: np.ndarray, y: np.ndarray) -> float:
-    """Mean over the classes present of each class's mean ``-log p(true class)``."""
+    """Mean over the classes present of each class's mean ``-log p(true class)``
+    (the per-sample losses weighted as ``class_weight: balanced`` weighs them)."""
     true = np.clip(probabilities[np.arange(len(y)), y], PROBABILITY_FLOOR, 1.0)
-    losses = -np.log(true)
-    return float(np.mean([losses[y == label].mean() for label in np.unique(y)]))
+    return float(np.average(-np.log(true), weights=balanced_sample_weights(y, True)))
 
 
 def weight_grid(
