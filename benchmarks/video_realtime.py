@@ -332,9 +332,8 @@ def main() -> None:
 
     from me_emotion import video_cli  # noqa: PLC0415 - after the clock and the affinity
 
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(video_cli.LOGGING_CONFIG))
+    for key, value in video_cli.COMMAND_ENVIRONMENT.items():  # as the command sets them
+        os.environ.setdefault(key, value)
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
@@ -360,13 +359,9 @@ def main() -> None:
         ):
             context = session.load_context()
             catalog = context.catalog
-            absent = [
-                n
-                for n in video_cli.required_datasets(
-                    catalog, context.params["video"]["recognition"]["model"]
-                )
-                if not catalog.exists(n)
-            ]
+            absent = video_cli.missing_datasets(
+                catalog, context.params["video"]["recognition"]["model"]
+            )
             if absent:
                 raise SystemExit(
                     f"trained models missing: {', '.join(absent)}; run `kedro run "

@@ -8,6 +8,8 @@ class and no Kedro.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,20 @@ def test_core_imports_no_stage_dataset_or_kedro():
             assert not module.startswith(
                 ("me_emotion.pipelines", "me_emotion.datasets", "kedro")
             ), f"{path.relative_to(PACKAGE)} imports {module}"
+
+
+def test_the_pipeline_registry_loads_without_tensorflow():
+    """Every `kedro run` and `me-emotion-video` builds the registry at start-up;
+    TensorFlow (seconds to import) loads only when a node builds or runs a model."""
+    code = (
+        "import sys\n"
+        "from me_emotion.pipeline_registry import register_pipelines\n"
+        "pipelines = register_pipelines()\n"
+        "assert 'video' in pipelines and 'casme2' in pipelines, sorted(pipelines)\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "none"

@@ -58,6 +58,31 @@ def required_datasets(catalog, setting: str) -> list[str]:  # noqa: ANN001 - Ked
     return names
 
 
+MODEL_LOADERS = "video.recognition_models"
+
+
+def missing_datasets(catalog, setting: str) -> list[str]:  # noqa: ANN001 - Kedro's catalog
+    """The :func:`required_datasets` that do not exist yet.
+
+    A model is looked for through the loaders the run reads them with
+    (``video.recognition_models``), which check the file without importing
+    TensorFlow: the import (seconds) then happens while the first videos are
+    tracked, not before the run starts.
+    """
+    loaders = catalog.load(MODEL_LOADERS)
+    missing = []
+    for name in required_datasets(catalog, setting):
+        namespace, _, short = name.partition(".")
+        model = short.removeprefix("keras_model_")
+        if model != short and model in loaders.get(namespace, {}):
+            present = loaders[namespace][model].exists()
+        else:
+            present = catalog.exists(name)
+        if not present:
+            missing.append(name)
+    return missing
+
+
 OUTPUTS = """\
 outputs (in DIR):
   report.html            one self-contained page (opens offline): per video a
@@ -100,6 +125,18 @@ exit status:
   2  wrong arguments
   3  the trained models are missing (the message says which kedro run makes them)
 """
+
+
+# Set for the command's run where the caller has not set them.
+COMMAND_ENVIRONMENT = {
+    "KEDRO_DISABLE_TELEMETRY": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "OPENCV_FFMPEG_LOGLEVEL": "-8",  # broken files: our reason, not ffmpeg's
+    "KEDRO_LOGGING_CONFIG": str(LOGGING_CONFIG),
+    # no MLflow run per analysed folder (and no MLflow import, ~2 s of start-up);
+    # ME_EMOTION_TRACKING=on records one as `kedro run --pipelines=video` does
+    "ME_EMOTION_TRACKING": "off",
+}
 
 
 def find_project(explicit: str | None) -> Path:
@@ -267,14 +304,8 @@ def _merge(base: dict, extra: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status (see ``--help``)."""
     args = build_parser().parse_args(argv)
-    settings = {
-        "KEDRO_DISABLE_TELEMETRY": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "OPENCV_FFMPEG_LOGLEVEL": "-8",  # broken files: our reason, not ffmpeg's
-        "KEDRO_LOGGING_CONFIG": str(LOGGING_CONFIG),
-    }
-    before = {key: os.environ.get(key) for key in settings}
-    for key, value in settings.items():
+    before = {key: os.environ.get(key) for key in COMMAND_ENVIRONMENT}
+    for key, value in COMMAND_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     try:
         return _run(args)
@@ -327,11 +358,7 @@ def _run(args: argparse.Namespace) -> int:
         context = session.load_context()
         catalog = context.catalog
         setting = context.params["video"]["recognition"]["model"]
-        absent = [
-            name
-            for name in required_datasets(catalog, setting)
-            if not catalog.exists(name)
-        ]
+        absent = missing_datasets(catalog, setting)
         if absent:
             say(
                 f"me-emotion-video: the trained models are missing: {', '.join(absent)}.\n"

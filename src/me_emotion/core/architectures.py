@@ -38,14 +38,17 @@ import keras
 import numpy as np
 from keras import layers
 
-IMAGE_INPUT = "image"
-EMBEDDING_INPUT = "embedding"
-FLOW_INPUT = "flow"
-# clip level, relative to the clip's own onset frame (identity-normalised)
-IMAGE_DELTA_INPUT = "image_delta"  # apex face image minus onset face image
-EMBEDDING_DELTA_INPUT = "embedding_delta"  # VGG-16(apex crop) - VGG-16(onset crop)
-PROBABILITIES = "probabilities"  # the output every consumer reads
-FUSION_LAYER = "fusion"  # onset HybridMicroNet: the heads' weighted mean
+from me_emotion.core.model_interface import (  # noqa: F401 - re-exported for the builders' users
+    EMBEDDING_DELTA_INPUT,
+    EMBEDDING_INPUT,
+    FLOW_INPUT,
+    FUSION_LAYER,
+    IMAGE_DELTA_INPUT,
+    IMAGE_INPUT,
+    ONSET_BRANCHES,
+    PROBABILITIES,
+)
+
 MIN_IMAGE_SIZE = 32
 
 
@@ -301,9 +304,6 @@ def flow_branch(x: Any, branch_filters: Sequence[int], prefix: str = "") -> Any:
         branches.append(b)
     x = layers.Concatenate(name=f"{prefix}branches")(branches)
     return layers.Flatten(name=f"{prefix}flatten")(x)
-
-
-ONSET_BRANCHES = (IMAGE_DELTA_INPUT, EMBEDDING_DELTA_INPUT, FLOW_INPUT)
 
 
 def build_onset_hybrid(  # noqa: PLR0913 - the variant's hyper-parameters

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -108,6 +107,10 @@ def figure_html(fig: go.Figure, div_id: str, caption: str = "") -> str:
 
 def page(title: str, banner: str, sections: Sequence[Section], footer: str) -> str:
     """The whole document: plotly.js inline in the head, a table of contents, sections."""
+    # plotly.offline imports IPython (0.7 s): only when a page is written, not
+    # at every run's start-up
+    from plotly.offline import get_plotlyjs  # noqa: PLC0415
+
     nav = " ".join(
         f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in sections
     )

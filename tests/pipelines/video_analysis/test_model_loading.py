@@ -91,3 +91,39 @@ def test_loaders_read_nothing_until_called_then_once(tmp_path):
     )
     with pytest.raises(FileNotFoundError, match="kedro run --pipelines=casme2"):
         missing.load()["casme2"]["flow_cnn"]()
+
+
+class FakeLoader:
+    def __init__(self, present: bool):
+        self.present = present
+
+    def exists(self) -> bool:
+        return self.present
+
+    def __call__(self):
+        raise AssertionError("checking for a model must not load it")
+
+
+def test_missing_datasets_checks_models_through_their_loaders():
+    tables = _tables(
+        {
+            "casme2": {"hybrid_micronet": 0.2, "flow_cnn": 0.6},
+            "samm": {"hybrid_micronet": 0.5, "flow_cnn": 0.3},
+        }
+    )
+    tables["casme2.data_source"] = tables["samm.data_source"] = pd.DataFrame()
+    del tables["samm.bootstrap_intervals"]  # samm's choice is then unknown: both models
+    loaders = {
+        "casme2": {"hybrid_micronet": FakeLoader(False), "flow_cnn": FakeLoader(True)},
+        "samm": {"hybrid_micronet": FakeLoader(True), "flow_cnn": FakeLoader(False)},
+    }
+    catalog = FakeCatalog({**tables, video_cli.MODEL_LOADERS: loaders})
+    # casme2 auto-picks flow_cnn (present), not its missing hybrid_micronet
+    assert video_cli.missing_datasets(catalog, "auto") == [
+        "samm.bootstrap_intervals",
+        "samm.keras_model_flow_cnn",
+    ]
+    assert video_cli.missing_datasets(catalog, "hybrid_micronet") == [
+        "casme2.keras_model_hybrid_micronet",
+        "samm.bootstrap_intervals",
+    ]

@@ -14,6 +14,7 @@ the flow baseline and the onset-relative HybridMicroNet add mirrored samples.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from me_emotion.core import architectures
+from me_emotion.core import model_interface as names
 
 from .au_enhanced import AuEnhancedClassifier, AuPredictedClassifier
 from .inputs import ACTION_UNITS
@@ -32,11 +33,19 @@ Shapes = dict[str, tuple[int, ...]]
 
 
 # ---- Keras ------------------------------------------------------------------------------
+def _architectures() -> ModuleType:
+    """``core.architectures``, imported when a model is built: it loads Keras, which
+    the pipeline registry (every ``kedro run``'s start-up) does not need."""
+    from me_emotion.core import architectures  # noqa: PLC0415
+
+    return architectures
+
+
 def hybrid_micronet(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
-    return architectures.build_hybrid_micronet(
-        shapes[architectures.IMAGE_INPUT][0],
+    return _architectures().build_hybrid_micronet(
+        shapes[names.IMAGE_INPUT][0],
         n_classes,
-        embedding_size=shapes[architectures.EMBEDDING_INPUT][0],
+        embedding_size=shapes[names.EMBEDDING_INPUT][0],
         filters=options["filters"],
         embedding_units=int(options["embedding_units"]),
         fusion_units=int(options["fusion_units"]),
@@ -46,7 +55,7 @@ def hybrid_micronet(options: dict[str, Any], shapes: Shapes, n_classes: int) -> 
 
 def onset_hybrid(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
     """The default HybridMicroNet: its ``branches`` of the onset-relative inputs."""
-    return architectures.build_onset_hybrid(
+    return _architectures().build_onset_hybrid(
         {name: shapes[name] for name in options["branches"]},
         n_classes,
         filters=options["filters"],
@@ -58,8 +67,8 @@ def onset_hybrid(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any
 
 
 def cnn(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
-    return architectures.build_cnn(
-        shapes[architectures.IMAGE_INPUT][0],
+    return _architectures().build_cnn(
+        shapes[names.IMAGE_INPUT][0],
         n_classes,
         filters=options["filters"],
         dropout=float(options["dropout"]),
@@ -67,8 +76,8 @@ def cnn(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
 
 
 def ann(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
-    return architectures.build_ann(
-        shapes[architectures.EMBEDDING_INPUT][0],
+    return _architectures().build_ann(
+        shapes[names.EMBEDDING_INPUT][0],
         n_classes,
         hidden_units=options["hidden_units"],
         dropout=float(options["dropout"]),
@@ -76,8 +85,8 @@ def ann(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
 
 
 def flow_cnn(options: dict[str, Any], shapes: Shapes, n_classes: int) -> Any:
-    grid, _, channels = shapes[architectures.FLOW_INPUT]
-    return architectures.build_flow_cnn(
+    grid, _, channels = shapes[names.FLOW_INPUT]
+    return _architectures().build_flow_cnn(
         grid, channels, n_classes, branch_filters=options["branch_filters"]
     )
 
@@ -189,9 +198,9 @@ def onset_flips(
     channels = list(options["channels"])
     flipped = {}
     for name, value in x_train.items():
-        if name == architectures.FLOW_INPUT:
+        if name == names.FLOW_INPUT:
             flipped[name] = flip_flow(value, channels)
-        elif name == architectures.IMAGE_DELTA_INPUT:
+        elif name == names.IMAGE_DELTA_INPUT:
             flipped[name] = value[:, :, ::-1].copy()
         else:
             flipped[name] = value

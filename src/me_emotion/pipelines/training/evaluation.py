@@ -20,15 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from me_emotion.core.architectures import (
+from me_emotion.core.flow import FLOW_CHANNELS
+from me_emotion.core.model_interface import (
     EMBEDDING_DELTA_INPUT,
     EMBEDDING_INPUT,
     FLOW_INPUT,
     IMAGE_DELTA_INPUT,
     IMAGE_INPUT,
-    set_fusion_weights,
 )
-from me_emotion.core.flow import FLOW_CHANNELS
 from me_emotion.core.vgg16 import seed_keras
 
 from . import fusion
@@ -240,6 +239,10 @@ def fit_one_fold(
         epochs = _fit_keras(evaluation, x_train, y_train, validation)
         fitted, extra = trainer.model, f", {epochs} epochs"
         if weights is not None:  # after the fit: the fit resets every weight
+            from me_emotion.core.architectures import (  # noqa: PLC0415 - Keras
+                set_fusion_weights,
+            )
+
             set_fusion_weights(fitted, weights)
             extra += f", fusion {fusion.describe(weights)}"
 

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
 
-from me_emotion.core.architectures import PROBABILITIES
+from me_emotion.core.model_interface import PROBABILITIES
 from me_emotion.core.vgg16 import dtype_policy, seed_keras
 
 logger = logging.getLogger(__name__)

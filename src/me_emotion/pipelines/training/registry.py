@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from me_emotion.core.architectures import (
+from me_emotion.core.flow import FLOW_CHANNELS
+from me_emotion.core.model_interface import (
     EMBEDDING_DELTA_INPUT,
     EMBEDDING_INPUT,
     FLOW_INPUT,
@@ -34,7 +35,6 @@ from me_emotion.core.architectures import (
     IMAGE_INPUT,
     ONSET_BRANCHES,
 )
-from me_emotion.core.flow import FLOW_CHANNELS
 from me_emotion.parameters import NUMBER, OPTIONAL_INT, Choice, ListOf
 
 from . import builders

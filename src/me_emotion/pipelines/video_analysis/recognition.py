@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from me_emotion.core import architectures
+from me_emotion.core import model_interface as names
 from me_emotion.core.augmentation import image_settings, model_images
 from me_emotion.core.flow import FLOW_CHANNELS, flow_features
 from me_emotion.core.vgg16 import (
@@ -80,8 +80,8 @@ def hybrid_probabilities(  # noqa: PLR0913, PLR0917 - the namespace's model, wei
     small = model_images(flat, "video", 0, identity, image_settings(training, features))
     probabilities = model.predict(
         {
-            architectures.IMAGE_INPUT: small[..., None].astype(np.float32),
-            architectures.EMBEDDING_INPUT: embeddings,
+            names.IMAGE_INPUT: small[..., None].astype(np.float32),
+            names.EMBEDDING_INPUT: embeddings,
         },
         batch_size=256,
         verbose=0,
@@ -108,7 +108,7 @@ def onset_hybrid_probabilities(  # noqa: PLR0913, PLR0917 - the namespace's mode
     identity = {**features["augmentation"], "variants": 0}
     x: dict[str, np.ndarray] = {}
     branches = list(options["branches"])
-    if architectures.EMBEDDING_DELTA_INPUT in branches:
+    if names.EMBEDDING_DELTA_INPUT in branches:
         vgg = _vgg16(vgg16_weights, precision, features)
         onset, apex = (
             embed(
@@ -119,22 +119,22 @@ def onset_hybrid_probabilities(  # noqa: PLR0913, PLR0917 - the namespace's mode
             )
             for crops in (onsets, apexes)
         )
-        x[architectures.EMBEDDING_DELTA_INPUT] = apex - onset
-    if architectures.IMAGE_DELTA_INPUT in branches:
+        x[names.EMBEDDING_DELTA_INPUT] = apex - onset
+    if names.IMAGE_DELTA_INPUT in branches:
         size = image_settings(training, features)
         onset, apex = (
             model_images(crops, "video", 0, identity, size).astype(np.float32)
             for crops in (onsets, apexes)
         )
-        x[architectures.IMAGE_DELTA_INPUT] = (apex - onset)[..., None]
-    if architectures.FLOW_INPUT in branches:
+        x[names.IMAGE_DELTA_INPUT] = (apex - onset)[..., None]
+    if names.FLOW_INPUT in branches:
         if maps is None:
             maps = interval_flow_maps(onsets, apexes, features["flow"])
         channels = [FLOW_CHANNELS.index(c) for c in options["channels"]]
-        x[architectures.FLOW_INPUT] = maps[..., channels]
+        x[names.FLOW_INPUT] = maps[..., channels]
     predicted = model.predict(x, batch_size=256, verbose=0)
     if isinstance(predicted, dict):
-        predicted = predicted[architectures.PROBABILITIES]
+        predicted = predicted[names.PROBABILITIES]
     return np.asarray(predicted, np.float32)
 
 
@@ -142,7 +142,7 @@ def output_width(model: Any) -> int:
     """Classes of a model's output (``probabilities`` of a late-fusion dict output)."""
     output = model.output
     if isinstance(output, dict):
-        output = output[architectures.PROBABILITIES]
+        output = output[names.PROBABILITIES]
     return int(output.shape[-1])
 
 
@@ -177,7 +177,7 @@ def flow_probabilities(
         FLOW_CHANNELS.index(c) for c in training["models"]["flow_cnn"]["channels"]
     ]
     probabilities = model.predict(
-        {architectures.FLOW_INPUT: maps[..., channels]}, batch_size=256, verbose=0
+        {names.FLOW_INPUT: maps[..., channels]}, batch_size=256, verbose=0
     )
     return np.asarray(probabilities, np.float32)
 
