@@ -217,7 +217,11 @@ BLOCKS: dict[str, Block] = {
                 "max_rotation_deg": NUMBER,
                 "scale_range": RANGE,
             },
-            "flow": {"method": Choice("tvl1", "farneback"), "grid": int},
+            "flow": {
+                "method": Choice("tvl1", "farneback"),
+                "image_size": OPTIONAL_INT,
+                "grid": int,
+            },
             "workers": OPTIONAL_INT,
             "progress_every_s": NUMBER,
         },

@@ -47,6 +47,18 @@ def test_flow_features_shape_and_scaling():
     assert np.median(strain[4:12, 4:12]) < 0.05  # a rigid shift has no strain
 
 
+def test_flow_at_a_smaller_image_size_keeps_grid_units():
+    """A 4 px shift of a 256 px crop, flow computed at 128 px: still 4 * 16/256 grid px."""
+    first = textured(256)
+    params = {"method": "tvl1", "grid": 16}
+    full = flow_features(first, shifted(first, 4.0, 0.0), params)
+    half = flow_features(
+        first, shifted(first, 4.0, 0.0), {**params, "image_size": 128}
+    )
+    assert np.median(full[0][4:12, 4:12]) == pytest.approx(0.25, abs=0.05)
+    assert np.median(half[0][4:12, 4:12]) == pytest.approx(0.25, abs=0.05)
+
+
 def test_strain_of_a_stretch():
     xs = np.tile(np.arange(32, dtype=np.float32), (32, 1))
     flow = np.stack([0.1 * xs, np.zeros_like(xs)], axis=-1)  # u = 0.1 x: stretch

@@ -57,10 +57,17 @@ def flow_features(
 ) -> np.ndarray:
     """``(4, grid, grid)`` float32: u, v, magnitude, strain on a small grid.
 
-    Flow is computed at the crops' resolution, then area-averaged to
+    Flow is computed at ``params["image_size"]`` (both crops area-resized to
+    that square first; None: the crops' own resolution), then area-averaged to
     ``params["grid"]`` (e.g. 28); u and v are rescaled to grid pixels so the
     values keep their meaning as displacements at the grid's scale.
     """
+    size = params.get("image_size")
+    if size is not None and first.shape[:2] != (int(size), int(size)):
+        first, second = (
+            cv2.resize(image, (int(size), int(size)), interpolation=cv2.INTER_AREA)
+            for image in (first, second)
+        )
     flow = dense_flow(first, second, params).astype(np.float32)
     grid = int(params["grid"])
     strain = optical_strain(flow)  # dimensionless: unaffected by the rescaling
