@@ -149,7 +149,7 @@ def measured(spec: dict, log: Path) -> dict:
         **os.environ,
         "KEDRO_DISABLE_TELEMETRY": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "ME_EMOTION_TRACKING": "off",  # no MLflow import and logging in either runner
+        "ME_EMOTION_TRACKING": "off",  # no MLflow run or logging in either runner
     }
     env["PYTHONPATH"] = os.pathsep.join(
         [str(PROJECT / "src"), *filter(None, [env.get("PYTHONPATH")])]

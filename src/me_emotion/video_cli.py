@@ -133,7 +133,9 @@ COMMAND_ENVIRONMENT = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "OPENCV_FFMPEG_LOGLEVEL": "-8",  # broken files: our reason, not ffmpeg's
     "KEDRO_LOGGING_CONFIG": str(LOGGING_CONFIG),
-    # no MLflow run per analysed folder (and no MLflow import, ~2 s of start-up);
+    # no MLflow run per analysed folder (an analysis is no experiment); MLflow
+    # itself is still imported where the `tracking` extra is installed, since Kedro
+    # loads every plugin's hook module before it drops the disabled ones.
     # ME_EMOTION_TRACKING=on records one as `kedro run --pipelines=video` does
     "ME_EMOTION_TRACKING": "off",
 }
